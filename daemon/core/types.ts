@@ -1,0 +1,132 @@
+/**
+ * What the API, the CLI and (later) the agent service ask of the core. Implemented by
+ * `createCore()` in `daemon/core/core.ts` over a drizzle database (PGlite or PostgreSQL).
+ */
+import type { Diagnostic } from "../lib/errors.ts";
+import type { Hardware, Kind, Manifest, ObjectMeta, Template, Workflow } from "../manifest/types.ts";
+import type { ActionState, WorkflowState } from "../workflow/definition.ts";
+
+/** Server-set metadata on every stored object. */
+export interface StoredMeta extends ObjectMeta {
+  uid: string;
+  creationTimestamp: string;
+  /** Increments on every change; lets clients detect concurrent edits. */
+  resourceVersion: string;
+}
+
+export interface ActionStatus {
+  /** Stable id, unique within the workflow; what the agent protocol calls action_id. */
+  id: string;
+  taskName: string;
+  name: string;
+  image: string;
+  timeout: number;
+  state: ActionState;
+  attempt: number;
+  retries: number;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Seconds, when started. */
+  durationSeconds?: number;
+  message?: string;
+}
+
+export interface WorkflowStatus {
+  state: WorkflowState;
+  globalTimeout: number;
+  startedAt?: string;
+  finishedAt?: string;
+  currentTask?: string;
+  currentAction?: string;
+  /** 0-based index into the flattened action list; equals totalActions when all are done. */
+  currentActionIndex: number;
+  totalActions: number;
+  tasks: { name: string; worker: string; actions: ActionStatus[] }[];
+}
+
+export type StoredHardware = Hardware & { metadata: StoredMeta };
+export type StoredTemplate = Template & { metadata: StoredMeta };
+export type StoredWorkflow = Workflow & { metadata: StoredMeta; status: WorkflowStatus };
+export type StoredObject = StoredHardware | StoredTemplate | StoredWorkflow;
+
+/** One recorded state change of a workflow or one of its actions. */
+export interface WorkflowEvent {
+  id: number;
+  at: string;
+  /** e.g. `workflow.state`, `action.state`, `hardware.allowPXE`. */
+  type: string;
+  from?: string;
+  to?: string;
+  actionId?: string;
+  actionName?: string;
+  message?: string;
+}
+
+export type ApplyOutcome = "created" | "configured" | "unchanged";
+
+export interface ApplyResult {
+  objects: { kind: Kind; namespace: string; name: string; outcome: ApplyOutcome }[];
+  warnings: Diagnostic[];
+}
+
+/** A parsed manifest with where it came from, so errors can name the document. */
+export interface SourcedManifest {
+  source: string;
+  document: number;
+  object: Manifest;
+}
+
+/** The action an agent should run next (fields of Tinkerbell's ActionResponse). */
+export interface ActionAssignment {
+  workflowId: string;
+  taskId: string;
+  agentId: string;
+  actionId: string;
+  name: string;
+  image: string;
+  timeout: number;
+  command: string[];
+  volumes: string[];
+  /** Sorted `K=V`. */
+  environment: string[];
+  pid: string;
+  namespaces: { network: string; pid: string };
+  retries: number;
+  attempt: number;
+}
+
+/** A status report from an agent (fields of Tinkerbell's ActionStatusRequest). */
+export interface ActionReport {
+  workflowId: string;
+  agentId: string;
+  taskId?: string;
+  actionId: string;
+  actionName?: string;
+  state: ActionState;
+  startedAt?: Date;
+  stoppedAt?: Date;
+  message?: string;
+}
+
+/** The core's operations; every method throws `WispError` for domain errors. */
+export interface Core {
+  /** Validates and stores all objects in one transaction: all or nothing. */
+  apply(objects: SourcedManifest[], opts?: { dryRun?: boolean }): Promise<ApplyResult>;
+  list(kind: Kind, namespace?: string): Promise<StoredObject[]>;
+  get(kind: Kind, namespace: string, name: string): Promise<StoredObject>;
+  create(object: Manifest): Promise<StoredObject>;
+  update(object: Manifest): Promise<StoredObject>;
+  delete(kind: Kind, namespace: string, name: string): Promise<void>;
+  events(namespace: string, name: string): Promise<WorkflowEvent[]>;
+
+  /** Next action for an agent; throws not_found (nothing to do) or invalid_state (not runnable). */
+  getAction(agentId: string): Promise<ActionAssignment>;
+  /** Applies an agent's report transactionally; repeated reports are idempotent. */
+  reportAction(report: ActionReport): Promise<void>;
+  /** Ends workflows past their global or action timeout; returns how many changed. */
+  sweepTimeouts(now?: Date): Promise<number>;
+
+  /** Store reachable (for /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

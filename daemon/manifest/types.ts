@@ -1,0 +1,167 @@
+/**
+ * Tinkerbell manifest shapes (apiVersion tinkerbell.org/v1alpha1), field names exactly as users
+ * write them (see shared/COMPAT.md section 1). Optional everywhere Tinkerbell is.
+ */
+
+export const API_VERSION = "tinkerbell.org/v1alpha1";
+export const DEFAULT_NAMESPACE = "default";
+
+/** The kinds Wisp stores. */
+export type Kind = "Hardware" | "Template" | "Workflow";
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface IPConfig {
+  address?: string;
+  netmask?: string;
+  gateway?: string;
+  family?: number;
+}
+
+export interface ClasslessStaticRoute {
+  destination_descriptor: string;
+  router: string;
+}
+
+export interface DHCPConfig {
+  /** Lower-case colon form after parsing. */
+  mac?: string;
+  hostname?: string;
+  domain_name?: string;
+  lease_time?: number;
+  name_servers?: string[];
+  time_servers?: string[];
+  arch?: string;
+  uefi?: boolean;
+  iface_name?: string;
+  ip?: IPConfig;
+  vlan_id?: string;
+  classless_static_routes?: ClasslessStaticRoute[];
+  tftp_server_name?: string;
+  boot_file_name?: string;
+}
+
+export interface IPXEConfig {
+  url?: string;
+  contents?: string;
+  binary?: string;
+}
+
+export interface OSIEConfig {
+  baseURL?: string;
+  kernel?: string;
+  initrd?: string;
+  kernelParams?: string[];
+}
+
+export interface NetbootConfig {
+  allowPXE?: boolean;
+  allowWorkflow?: boolean;
+  ipxe?: IPXEConfig;
+  osie?: OSIEConfig;
+}
+
+export interface HardwareInterface {
+  dhcp?: DHCPConfig;
+  netboot?: NetbootConfig;
+  disableDhcp?: boolean;
+}
+
+export interface InstanceIP {
+  address?: string;
+  netmask?: string;
+  gateway?: string;
+  family?: number;
+  public?: boolean;
+  management?: boolean;
+}
+
+export interface OperatingSystem {
+  slug?: string;
+  distro?: string;
+  version?: string;
+  image_tag?: string;
+}
+
+export interface Partition {
+  label?: string;
+  number?: number;
+  size?: number;
+}
+
+export interface StorageDisk {
+  device?: string;
+  wipe_table?: boolean;
+  partitions?: Partition[];
+}
+
+export interface Filesystem {
+  mount?: { device?: string; format?: string; point?: string; create?: { options?: string[] } };
+}
+
+export interface Instance {
+  id?: string;
+  hostname?: string;
+  operating_system?: OperatingSystem;
+  ips?: InstanceIP[];
+  userdata?: string;
+  ssh_keys?: string[];
+  tags?: string[];
+  storage?: { disks?: StorageDisk[]; filesystems?: Filesystem[] };
+}
+
+export interface HardwareMetadata {
+  state?: string;
+  manufacturer?: { id?: string; slug?: string };
+  facility?: { plan_slug?: string; facility_code?: string };
+  instance?: Instance;
+}
+
+export interface HardwareSpec {
+  interfaces?: HardwareInterface[];
+  disks?: { device?: string }[];
+  userData?: string;
+  vendorData?: string;
+  agentID?: string;
+  bmcRef?: { apiGroup?: string; kind?: string; name?: string };
+  metadata?: HardwareMetadata;
+}
+
+export interface TemplateSpec {
+  /** The template text: YAML once rendered with Go text/template. */
+  data?: string;
+}
+
+export type BootMode = "netboot" | "isoboot" | "customboot";
+
+export interface BootOptions {
+  toggleAllowNetboot?: boolean;
+  bootMode?: BootMode;
+  isoURL?: string;
+}
+
+export interface WorkflowSpec {
+  templateRef?: string;
+  hardwareRef?: string;
+  hardwareMap?: Record<string, string>;
+  disabled?: boolean;
+  bootOptions?: BootOptions;
+}
+
+interface Base<K extends Kind, S> {
+  apiVersion: string;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: S;
+}
+
+export type Hardware = Base<"Hardware", HardwareSpec>;
+export type Template = Base<"Template", TemplateSpec>;
+export type Workflow = Base<"Workflow", WorkflowSpec>;
+/** Any manifest object Wisp accepts. */
+export type Manifest = Hardware | Template | Workflow;
