@@ -125,6 +125,8 @@ export interface Core {
   reportAction(report: ActionReport): Promise<void>;
   /** Ends workflows past their global or action timeout; returns how many changed. */
   sweepTimeouts(now?: Date): Promise<number>;
+  /** Resets a terminal workflow (SUCCESS/FAILED/TIMEOUT) to PENDING with every action PENDING. */
+  rerunWorkflow(namespace: string, name: string): Promise<StoredWorkflow>;
 
   /** Store reachable (for /readyz). */
   ping(): Promise<void>;
