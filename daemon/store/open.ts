@@ -1,0 +1,106 @@
+/**
+ * Opens the store: PostgreSQL through postgres.js when a URL is given, else embedded PGlite in
+ * the data directory. Both drizzle drivers yield a `PgDatabase`, so every query is written once.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import * as schema from "./schema.ts";
+
+/** The schema type every repository function is written against. */
+export type Schema = typeof schema;
+
+/** A drizzle database or transaction over either driver. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+/** The logger slice the store uses (pino-compatible). */
+export interface StoreLogger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  debug(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/** An open database with its lifecycle. */
+export interface Store {
+  readonly db: Db;
+  readonly driver: "pglite" | "postgres";
+  /** Throws when the database does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Where the store lives; `databaseUrl` wins over `dataDir`. */
+export interface OpenStoreOptions {
+  dataDir?: string;
+  databaseUrl?: string;
+  logger?: StoreLogger;
+}
+
+/** Default data directory when neither option is given. */
+export const DEFAULT_DATA_DIR = "var";
+/** Connections postgres.js keeps per daemon. */
+const POSTGRES_POOL_SIZE = 10;
+
+/** The committed drizzle-kit migrations, resolved from this file so the cwd does not matter. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../../drizzle", import.meta.url));
+
+/** Opens (and migrates) the store described by `opts`. */
+export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
+  const store = opts.databaseUrl
+    ? await openPostgres(opts.databaseUrl, opts.logger)
+    : await openPglite(join(opts.dataDir ?? DEFAULT_DATA_DIR, "pglite"), opts.logger);
+  opts.logger?.info({ driver: store.driver }, "store opened");
+  return store;
+}
+
+async function openPostgres(url: string, logger?: StoreLogger): Promise<Store> {
+  const { default: postgres } = await import("postgres");
+  const { drizzle } = await import("drizzle-orm/postgres-js");
+  const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+  // Migrations print NOTICEs ("schema already exists, skipping"); they are noise at debug.
+  const client = postgres(url, {
+    max: POSTGRES_POOL_SIZE,
+    onnotice: (n) => logger?.debug({ notice: n.message }, "postgres notice"),
+  });
+  const db = drizzle(client, { schema });
+  try {
+    await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+  } catch (e) {
+    await client.end({ timeout: 1 });
+    throw e;
+  }
+  return wrap(db as unknown as Db, "postgres", () => client.end({ timeout: 5 }));
+}
+
+async function openPglite(dir: string, logger?: StoreLogger): Promise<Store> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { migrate } = await import("drizzle-orm/pglite/migrator");
+  await mkdir(dir, { recursive: true });
+  logger?.debug({ path: dir }, "opening pglite");
+  const client = await PGlite.create(dir);
+  const db = drizzle(client, { schema });
+  try {
+    await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
+  return wrap(db as unknown as Db, "pglite", () => client.close());
+}
+
+function wrap(db: Db, driver: Store["driver"], close: () => Promise<void>): Store {
+  let closed: Promise<void> | undefined;
+  return {
+    db,
+    driver,
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    // Idempotent: tests and shutdown paths may both close.
+    close: () => (closed ??= close()),
+  };
+}
