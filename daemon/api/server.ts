@@ -1,0 +1,89 @@
+/**
+ * The HTTP application: REST API under /api/v1 (bearer token), /healthz, /readyz and the
+ * OpenAPI document. One error handler maps domain errors to `{code, message, field?}`.
+ */
+import { openapi } from "@elysiajs/openapi";
+import { Elysia } from "elysia";
+import type { Core } from "../core/types.ts";
+import { WispError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+import { checkBearer } from "./token.ts";
+import { resourceRoutes } from "./resources.ts";
+
+/** What the HTTP application needs from the process. */
+export interface ApiOptions {
+  core: Core;
+  token: string;
+  logger: Logger;
+  version: string;
+}
+
+/** Paths served without a token. */
+const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/api/v1/openapi.json", "/api/v1/openapi"]);
+
+/** Builds the Elysia application (not yet listening). */
+export function createApi(opts: ApiOptions) {
+  const { core, token, logger } = opts;
+  return new Elysia()
+    .use(
+      openapi({
+        path: "/api/v1/openapi",
+        specPath: "/api/v1/openapi.json",
+        // The provisioner may be offline: no documentation front end pulled from a CDN.
+        provider: null,
+        documentation: {
+          info: { title: "Wisp API", version: opts.version, description: "Bare-metal provisioning: Hardware, Template, Workflow" },
+          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+          security: [{ bearer: [] }],
+        },
+        exclude: { paths: ["/healthz", "/readyz"] },
+      }),
+    )
+    .onError(({ code, error, set, request }) => {
+      if (error instanceof WispError) {
+        set.status = error.status;
+        if (error.status >= 500) logger.error({ err: error, path: new URL(request.url).pathname }, "request failed");
+        return error.toJSON();
+      }
+      if (code === "VALIDATION") {
+        set.status = 400;
+        const v = error as { message: string; valueError?: { path?: string; message?: string } };
+        const field = v.valueError?.path?.replace(/^\//, "").replaceAll("/", ".") || undefined;
+        return { code: "invalid_argument", message: v.valueError?.message ? `${field ?? "request"}: ${v.valueError.message}` : "invalid request", ...(field ? { field } : {}) };
+      }
+      if (code === "PARSE") {
+        set.status = 400;
+        return { code: "invalid_argument", message: `request body: ${(error as Error).message || "could not be parsed"}` };
+      }
+      if (code === "NOT_FOUND") {
+        set.status = 404;
+        return { code: "not_found", message: `no route for ${request.method} ${new URL(request.url).pathname}` };
+      }
+      set.status = 500;
+      logger.error({ err: error, path: new URL(request.url).pathname }, "request failed");
+      return { code: "internal", message: "internal error; see the wispd log" };
+    })
+    .onBeforeHandle(({ request, set }) => {
+      const path = new URL(request.url).pathname;
+      if (PUBLIC_PATHS.has(path) || !path.startsWith("/api/")) return;
+      if (!checkBearer(request.headers.get("authorization"), token)) {
+        set.status = 401;
+        set.headers["www-authenticate"] = 'Bearer realm="wisp"';
+        return new WispError("unauthorized", "missing or wrong bearer token (see <data-dir>/api-token or --api-token)").toJSON();
+      }
+    })
+    .onAfterResponse(({ request, set }) => {
+      logger.debug({ method: request.method, path: new URL(request.url).pathname, status: set.status }, "http request");
+    })
+    .get("/healthz", () => ({ status: "ok" }))
+    .get("/readyz", async ({ set }) => {
+      try {
+        await core.ping();
+        return { status: "ok", checks: { store: "ok", http: "ok" } };
+      } catch (e) {
+        set.status = 503;
+        return { status: "unavailable", checks: { store: (e as Error).message, http: "ok" } };
+      }
+    })
+    .use(resourceRoutes(core));
+}
