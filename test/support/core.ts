@@ -1,0 +1,90 @@
+/** Helpers for core tests: the shared examples, manifests from YAML, and a clock tests move by hand. */
+import { readFileSync } from "node:fs";
+import { createCore } from "../../daemon/core/core.ts";
+import type { Core, SourcedManifest, StoredWorkflow } from "../../daemon/core/types.ts";
+import { formatDiagnostic } from "../../daemon/lib/errors.ts";
+import { parseManifests } from "../../daemon/manifest/parse.ts";
+import type { Store } from "../../daemon/store/open.ts";
+
+/** shared/examples beside the repository (CI clones shared/ at ../shared). */
+export const EXAMPLES = new URL("../../../shared/examples/", import.meta.url);
+
+/** Parses YAML manifests; throws on any parse error so tests fail at the right place. */
+export function manifests(text: string, source = "test.yaml"): SourcedManifest[] {
+  const parsed = parseManifests(text, source);
+  if (parsed.errors.length) throw new Error(parsed.errors.map(formatDiagnostic).join("\n"));
+  return parsed.manifests;
+}
+
+/** The three example manifests, with `hardwareRef` optionally patched. */
+export function exampleManifests(hardwareRef?: string): SourcedManifest[] {
+  return ["hardware.yaml", "template.yaml", "workflow.yaml"].flatMap((file) => {
+    let text = readFileSync(new URL(file, EXAMPLES), "utf8");
+    if (hardwareRef) text = text.replace(/hardwareRef: .*/, `hardwareRef: ${hardwareRef}`);
+    return manifests(text, file);
+  });
+}
+
+/** A clock that only moves when told to. */
+export interface TestClock {
+  now(): Date;
+  advance(seconds: number): Date;
+}
+
+/** A clock starting at a fixed instant. */
+export function testClock(start = "2026-01-01T00:00:00.000Z"): TestClock {
+  let t = new Date(start).getTime();
+  return {
+    now: () => new Date(t),
+    advance: (seconds) => new Date((t += seconds * 1000)),
+  };
+}
+
+/** A core over `store` with an injected clock. */
+export function testCore(store: Store, clock: TestClock = testClock()): Core {
+  return createCore(store, { now: clock.now });
+}
+
+/** Gets a workflow with its status. */
+export async function workflow(core: Core, namespace: string, name: string): Promise<StoredWorkflow> {
+  return (await core.get("Workflow", namespace, name)) as StoredWorkflow;
+}
+
+/** Hardware YAML with one interface. */
+export function hardwareYaml(name: string, mac: string, extra = "", namespace = "default"): string {
+  return `apiVersion: tinkerbell.org/v1alpha1
+kind: Hardware
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  interfaces:
+    - dhcp: { mac: "${mac}", hostname: ${name} }
+      netboot: { allowPXE: false, allowWorkflow: true }
+${extra}`;
+}
+
+/** Template YAML whose data is `body` (indented for spec.data). */
+export function templateYaml(name: string, body: string, namespace = "default"): string {
+  const data = body
+    .split("\n")
+    .map((l) => `    ${l}`)
+    .join("\n");
+  return `apiVersion: tinkerbell.org/v1alpha1
+kind: Template
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  data: |
+${data}
+`;
+}
+
+/** Workflow YAML; `spec` lines are appended under spec. */
+export function workflowYaml(name: string, template: string, hardware: string, mac: string, spec = "", namespace = "default"): string {
+  return `apiVersion: tinkerbell.org/v1alpha1
+kind: Workflow
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  templateRef: ${template}
+  hardwareRef: ${hardware}
+  hardwareMap: { device_1: "${mac}" }
+${spec}`;
+}
