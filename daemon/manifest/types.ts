@@ -1,6 +1,8 @@
 /**
  * Tinkerbell manifest shapes (apiVersion tinkerbell.org/v1alpha1), field names exactly as users
- * write them (see shared/COMPAT.md section 1). Optional everywhere Tinkerbell is.
+ * write them (see shared/COMPAT.md section 1). Optional everywhere Tinkerbell is. The field
+ * tables in fields.ts check the same names; Tinkerbell fields Wisp does not act on yet (pxelinux,
+ * rpi, isoboot, auto, references, resources, custombootConfig) are kept untyped.
  */
 
 export const API_VERSION = "tinkerbell.org/v1alpha1";
@@ -9,6 +11,7 @@ export const DEFAULT_NAMESPACE = "default";
 /** The kinds Wisp stores. */
 export type Kind = "Hardware" | "Template" | "Workflow";
 
+/** Object metadata as stored: namespace filled in, server-set Kubernetes fields dropped. */
 export interface ObjectMeta {
   name: string;
   namespace: string;
@@ -86,12 +89,15 @@ export interface OperatingSystem {
   distro?: string;
   version?: string;
   image_tag?: string;
+  os_slug?: string;
 }
 
 export interface Partition {
   label?: string;
   number?: number;
   size?: number;
+  start?: number;
+  type_guid?: string;
 }
 
 export interface StorageDisk {
@@ -100,26 +106,56 @@ export interface StorageDisk {
   partitions?: Partition[];
 }
 
+export interface StorageFile {
+  path?: string;
+  contents?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
 export interface Filesystem {
-  mount?: { device?: string; format?: string; point?: string; create?: { options?: string[] } };
+  mount?: {
+    device?: string;
+    format?: string;
+    point?: string;
+    files?: StorageFile[];
+    create?: { force?: boolean; options?: string[] };
+  };
+}
+
+export interface Raid {
+  name?: string;
+  level?: string;
+  devices?: string[];
+  spare?: number;
 }
 
 export interface Instance {
   id?: string;
+  state?: string;
   hostname?: string;
+  allow_pxe?: boolean;
+  rescue?: boolean;
+  always_pxe?: boolean;
+  ipxe_script_url?: string;
+  crypted_root_password?: string;
+  network_ready?: boolean;
   operating_system?: OperatingSystem;
   ips?: InstanceIP[];
   userdata?: string;
   ssh_keys?: string[];
   tags?: string[];
-  storage?: { disks?: StorageDisk[]; filesystems?: Filesystem[] };
+  storage?: { disks?: StorageDisk[]; raid?: Raid[]; filesystems?: Filesystem[] };
 }
 
 export interface HardwareMetadata {
   state?: string;
+  bonding_mode?: number;
   manufacturer?: { id?: string; slug?: string };
-  facility?: { plan_slug?: string; facility_code?: string };
+  facility?: { plan_slug?: string; plan_version_slug?: string; facility_code?: string };
   instance?: Instance;
+  custom?: { preinstalled_operating_system_version?: OperatingSystem; private_subnets?: string[] };
 }
 
 export interface HardwareSpec {
@@ -130,6 +166,7 @@ export interface HardwareSpec {
   agentID?: string;
   bmcRef?: { apiGroup?: string; kind?: string; name?: string };
   metadata?: HardwareMetadata;
+  tinkVersion?: number;
 }
 
 export interface TemplateSpec {
