@@ -72,7 +72,7 @@ async function openPostgres(url: string, logger?: StoreLogger): Promise<Store> {
     await client.end({ timeout: 1 });
     throw e;
   }
-  return wrap(db as unknown as Db, "postgres", () => client.end({ timeout: 5 }));
+  return wrap(db, "postgres", () => client.end({ timeout: 5 }));
 }
 
 async function openPglite(dir: string, logger?: StoreLogger): Promise<Store> {
@@ -89,7 +89,7 @@ async function openPglite(dir: string, logger?: StoreLogger): Promise<Store> {
     await client.close();
     throw e;
   }
-  return wrap(db as unknown as Db, "pglite", () => client.close());
+  return wrap(db, "pglite", () => client.close());
 }
 
 function wrap(db: Db, driver: Store["driver"], close: () => Promise<void>): Store {

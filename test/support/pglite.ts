@@ -9,15 +9,24 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync,
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { MIGRATIONS_DIR, openStore } from "../../daemon/store/open.ts";
+import { shellQuote, whenProcessGone } from "./cleanup.ts";
 
-// One template build per test process; later suites await the same promise.
-let template: Promise<string> | undefined;
+// One template build and one scratch dir per test process; later suites await the same promise.
+let prepared: Promise<{ template: string; scratch: string }> | undefined;
+
+async function prepare(): Promise<{ template: string; scratch: string }> {
+  const template = await buildTemplate();
+  // Suites remove their copies; the watcher removes what a crashed run leaves.
+  const scratch = mkdtempSync(join(tmpdir(), "wisp-pglite-run-"));
+  whenProcessGone(`rm -rf ${shellQuote(scratch)}`);
+  return { template, scratch };
+}
 
 /** A fresh, migrated PGlite data directory (`<dataDir>/pglite`) and a way to remove it. */
 export async function pgliteDataDir(): Promise<{ dataDir: string; remove(): void }> {
-  const source = await (template ??= buildTemplate());
-  const dataDir = mkdtempSync(join(tmpdir(), "wisp-pglite-"));
-  cpSync(join(source, "pglite"), join(dataDir, "pglite"), { recursive: true });
+  const { template, scratch } = await (prepared ??= prepare());
+  const dataDir = mkdtempSync(join(scratch, "suite-"));
+  cpSync(join(template, "pglite"), join(dataDir, "pglite"), { recursive: true });
   return { dataDir, remove: () => rmSync(dataDir, { recursive: true, force: true }) };
 }
 

@@ -2,12 +2,13 @@
  * A PostgreSQL server for tests: `WISP_TEST_DATABASE_URL` when set, else a throw-away cluster
  * started once per test process under a temp dir and removed at exit (also after a failure).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { appendFileSync, chownSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
+import { shellQuote, whenProcessGone } from "./cleanup.ts";
 
 /** Where Debian puts the PostgreSQL 15 server binaries; override with WISP_TEST_PG_BIN. */
 const PG_BIN = process.env.WISP_TEST_PG_BIN ?? "/usr/lib/postgresql/15/bin";
@@ -78,15 +79,11 @@ async function startCluster(): Promise<string> {
   }
 }
 
-/**
- * Stops the cluster and removes its dir once this process is gone, however it ends: bun's test
- * runner fires no "exit" event, and a killed run must not leave a server behind.
- */
+/** Stops the cluster and removes its dir once this process is gone, so no server outlives a run. */
 function watchExit(asRoot: boolean, data: string, dir: string): void {
-  const pgCtl = `'${join(PG_BIN, "pg_ctl")}' -D '${data}' -m immediate -w stop`;
+  const pgCtl = `${shellQuote(join(PG_BIN, "pg_ctl"))} -D ${shellQuote(data)} -m immediate -w stop`;
   const stop = asRoot ? `runuser -u ${PG_USER} -- ${pgCtl}` : pgCtl;
-  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.2; done; ${stop} >/dev/null 2>&1; rm -rf '${dir}'`;
-  spawn("sh", ["-c", script], { detached: true, stdio: "ignore" }).unref();
+  whenProcessGone(`${stop} >/dev/null 2>&1; rm -rf ${shellQuote(dir)}`);
 }
 
 function run(asRoot: boolean, argv: string[], opts: { quiet?: boolean } = {}): void {
