@@ -111,7 +111,7 @@ describe("dhcp codec fuzz", () => {
         const kind = next() % 9;
         if (len === 0) break;
         if (kind <= 1) work[next() % len]! ^= 1 << (next() % 8); // bit flip anywhere
-        else if (kind === 2) work[236 + (next() % Math.max(1, len - 236))] ^= 1 << (next() % 8); // in the options
+        else if (kind === 2 && len > 240) work[240 + (next() % (len - 240))]! ^= 1 << (next() % 8); // in the options
         else if (kind === 3) work[next() % len] = next() & 255; // byte write
         else if (kind === 4) len = next() % (len + 1); // truncation
         else if (kind <= 6 && seed.codes.length > 0) {
