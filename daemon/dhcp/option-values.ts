@@ -52,10 +52,12 @@ function list(b: Uint8Array, size: number, read: (b: Uint8Array, i: number) => n
   return out;
 }
 
-function hex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+// 8-4-4-4-12 lower-case hex of 16 bytes from `at`, as one template (the hot path formats it).
+function formatGuid(b: Uint8Array, at: number): string {
+  const h = (i: number) => HEX[b[at + i]!]!;
+  return `${h(0)}${h(1)}${h(2)}${h(3)}-${h(4)}${h(5)}-${h(6)}${h(7)}-${h(8)}${h(9)}-${h(10)}${h(11)}${h(12)}${h(13)}${h(14)}${h(15)}`;
 }
 
 // Sub-options are code, length, data (RFC 3046 2.0); in an encapsulated block (RFC 2132 8.4)
@@ -127,10 +129,7 @@ const decoders: { [T in OptionType]: (b: Uint8Array) => OptionValues[T] } = {
     return out;
   },
   ndi: (b): ClientNdi => ({ type: b[0]!, major: b[1]!, minor: b[2]! }),
-  guid: (b): ClientGuid => {
-    const h = hex(b.subarray(1));
-    return { type: b[0]!, guid: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}` };
-  },
+  guid: (b): ClientGuid => ({ type: b[0]!, guid: formatGuid(b, 1) }),
 };
 
 function uint(v: number, bits: number): string | undefined {

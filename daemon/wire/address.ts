@@ -40,6 +40,11 @@ export function ipv4ToBytes(n: number, out: Uint8Array = new Uint8Array(4), offs
 
 /** Formats hardware-address bytes as lower-case colon form ("52:54:00:ab:cd:ef"). */
 export function formatMac(bytes: Uint8Array): string {
+  if (bytes.length === 6) {
+    // The common case as one template: one string, not a chain of ropes.
+    const b = bytes;
+    return `${HEX[b[0]!]}:${HEX[b[1]!]}:${HEX[b[2]!]}:${HEX[b[3]!]}:${HEX[b[4]!]}:${HEX[b[5]!]}`;
+  }
   let s = "";
   for (let i = 0; i < bytes.length; i++) s += i === 0 ? HEX[bytes[i]!]! : `:${HEX[bytes[i]!]!}`;
   return s;

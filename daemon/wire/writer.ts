@@ -57,8 +57,16 @@ export class Writer {
   bytes(src: Uint8Array, width = src.length): void {
     const n = Math.min(src.length, width);
     if (this.fits(width)) {
-      this.buf.set(n === src.length ? src : src.subarray(0, n), this.offset);
-      if (width > n) this.buf.fill(0, this.offset + n, this.offset + width);
+      const b = this.buf;
+      const o = this.offset;
+      // Option values are mostly a few bytes, where a loop beats set()/fill()'s call overhead.
+      if (width <= 32) {
+        for (let i = 0; i < n; i++) b[o + i] = src[i]!;
+        for (let i = n; i < width; i++) b[o + i] = 0;
+      } else {
+        b.set(n === src.length ? src : src.subarray(0, n), o);
+        if (width > n) b.fill(0, o + n, o + width);
+      }
     }
     this.offset += width;
   }
