@@ -124,7 +124,10 @@ export function decodeDhcp(buf: Uint8Array): Result<DhcpPacket> {
   });
 }
 
-/** Encodes `p` into `out` at `offset`; returns bytes written (padded to 300, RFC 1542 2.1). */
+/**
+ * Encodes `p` into `out` at `offset`; returns bytes written (padded to 300, RFC 1542 2.1).
+ * Throws RangeError only when `out` is too small, a caller bug: size it with dhcpLength.
+ */
 export function encodeDhcp(p: DhcpPacket, out: Uint8Array, offset = 0): number {
   const w = new Writer(out, offset);
   w.u8(p.op);

@@ -172,10 +172,12 @@ export const OPTIONS = {
 /** A code present in the option table. */
 export type OptionCode = keyof typeof OPTIONS;
 
-/** The decoded value of option `C`: typed by the table, raw bytes for codes not in it. */
-export type OptionValue<C extends number> = C extends OptionCode
-  ? OptionValues[(typeof OPTIONS)[C]["type"]]
-  : Uint8Array;
+/** The decoded value of option `C`: typed by the table, raw bytes for codes not in it, unknown for a computed code. */
+export type OptionValue<C extends number> = number extends C
+  ? unknown
+  : C extends OptionCode
+    ? OptionValues[(typeof OPTIONS)[C]["type"]]
+    : Uint8Array;
 
 /** Options of a packet by code, as raw bytes (views into the received buffer where possible). */
 export type DhcpOptions = Map<number, Uint8Array>;
@@ -244,7 +246,8 @@ export function encodeOption<C extends number>(code: C, value: OptionValue<C>): 
   if (!Number.isInteger(code) || code < 1 || code > 254) return err(`option ${code}: code must be 1-254`);
   const spec = optionSpec(code);
   if (spec === undefined) return value instanceof Uint8Array ? ok(value) : err(`option ${code}: raw bytes expected`);
-  const bytes = encodeValue(spec.type, value);
+  // The table ties `value`'s type to spec.type; TypeScript cannot follow a lookup by a generic key.
+  const bytes = encodeValue(spec.type, value as OptionValues[OptionType]);
   return bytes.ok ? bytes : err(`option ${code} (${spec.name}): ${bytes.error}`);
 }
 

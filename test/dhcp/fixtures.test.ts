@@ -1,8 +1,9 @@
-// Golden tests over test/fixtures/dhcp/*.txt. A fixture is the packet as hex (UDP payload; an
-// "offset:" prefix per line and any spacing are ignored, so tcpdump -xx or Wireshark hex pastes
-// work), then its expected rendering and classification. To add a capture: write a file with a
-// "# comment" and an "== hex" section, run `WISP_UPDATE_GOLDENS=1 bun test test/dhcp`, review
-// the rendering it wrote, and commit the one file.
+// Golden tests over test/fixtures/dhcp/*.txt. A fixture is the DHCP message (the UDP payload)
+// as hex, then its expected rendering and classification. An "offset:" or "0xoffset:" prefix
+// per line and any spacing are ignored, so Wireshark and tcpdump -xx dumps paste as they are
+// (from tcpdump, drop the 42 bytes of Ethernet, IPv4 and UDP headers first). To add a capture:
+// write a file with a "# comment" line and an "== hex" section, run
+// `WISP_UPDATE_GOLDENS=1 npx bun test test/dhcp`, review the rendering it wrote, commit the file.
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -26,8 +27,9 @@ function parseFixture(text: string): Fixture {
   const hexPart = /^== hex\n([\s\S]*?)(?=^== |(?![\s\S]))/m.exec(text)?.[1] ?? "";
   const digits = hexPart
     .split("\n")
-    .map((l) => l.replace(/^\s*[0-9a-fA-F]+:\s/, "").replace(/\s+/g, ""))
+    .map((l) => l.replace(/^\s*(0x)?[0-9a-fA-F]+:\s/, "").replace(/\s+/g, ""))
     .join("");
+  if (!/^([0-9a-fA-F]{2})*$/.test(digits)) throw new Error("the == hex section is not whole bytes of hex");
   const golden = /^== rendering\n([\s\S]*)$/m.exec(text)?.[1]?.trimEnd();
   return { comment, hex: Uint8Array.from(digits.match(/../g) ?? [], (h) => parseInt(h, 16)), golden };
 }
