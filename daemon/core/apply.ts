@@ -19,7 +19,7 @@ import {
   type SourceLoc,
   type TemplateRow,
 } from "./objects.ts";
-import { renderWorkflow } from "./render.ts";
+import { renderWorkflow, templateErrorText } from "./render.ts";
 import type { ApplyOutcome, ApplyResult, SourcedManifest } from "./types.ts";
 import { findWorkflow, insertWorkflow, recordEvents } from "./workflows.ts";
 
@@ -124,9 +124,7 @@ async function putTemplate(ctx: CoreContext, obj: Template, mode: PutMode, loc: 
   const data = obj.spec.data ?? "";
   const check = checkTemplate(data, { name });
   if (!check.ok) {
-    const { line, column, message } = check.error;
-    const at = line !== undefined ? `line ${line}${column !== undefined ? `:${column}` : ""}: ` : "";
-    throw objectError("invalid_template", { kind: "Template", namespace, name }, loc, "spec.data", at + message);
+    throw objectError("invalid_template", { kind: "Template", namespace, name }, loc, "spec.data", templateErrorText(check.error));
   }
   const columns = { data, spec: obj.spec, labels: obj.metadata.labels ?? null, annotations: obj.metadata.annotations ?? null };
   if (!existing) {

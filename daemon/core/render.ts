@@ -5,7 +5,7 @@
 import type { Diagnostic } from "../lib/errors.ts";
 import type { Workflow } from "../manifest/types.ts";
 import { normalizeMac } from "../manifest/parse.ts";
-import { renderTemplate } from "../template/index.ts";
+import { renderTemplate, type TemplateError } from "../template/index.ts";
 import type { WorkflowDefinition } from "../workflow/definition.ts";
 import { parseWorkflowDefinition } from "../workflow/parse.ts";
 import { hardwareMacs } from "./hardware.ts";
@@ -49,6 +49,12 @@ export interface RenderedWorkflow {
   warnings: Diagnostic[];
 }
 
+/** A template error as one line; Go-style messages (`template: name:4:2: ...`) already carry the position. */
+export function templateErrorText(e: TemplateError): string {
+  if (e.line === undefined || e.message.includes(`:${e.line}`)) return e.message;
+  return `line ${e.line}${e.column !== undefined ? `:${e.column}` : ""}: ${e.message}`;
+}
+
 /** A task worker as stored and compared: a MAC in lower-case colon form, else the text as is. */
 export function normalizeWorker(worker: string): string {
   return normalizeMac(worker) ?? worker.trim();
@@ -65,8 +71,7 @@ export function renderWorkflow(
   const tplName = template.metadata.name;
   const out = renderTemplate(template.spec.data ?? "", templateData(wf.spec.hardwareMap, hw), { name: tplName });
   if (!out.ok) {
-    const at = out.error.line !== undefined ? ` (line ${out.error.line})` : "";
-    throw objectError("render_failed", id, loc, "spec.templateRef", `Template "${tplName}" failed to render${at}: ${out.error.message}`);
+    throw objectError("render_failed", id, loc, "spec.templateRef", `Template "${tplName}" failed to render: ${templateErrorText(out.error)}`);
   }
   const parsed = parseWorkflowDefinition(out.value);
   if (!parsed.definition || parsed.errors.length > 0) {
