@@ -65,7 +65,7 @@ export async function getAction(ctx: CoreContext, agentId: string): Promise<Acti
     )
     .innerJoin(workflowTasks, eq(workflowTasks.id, workflowActions.taskId))
     .where(eq(workflowTasks.worker, worker))
-    .orderBy(asc(workflows.createdAt));
+    .orderBy(asc(workflows.createdAt), asc(workflows.namespace), asc(workflows.name));
   const runnable = current.filter((r) => !r.wf.disabled && (r.wf.state === "RUNNING" || r.wf.state === "PENDING"));
   const pick = runnable.find((r) => r.wf.state === "RUNNING") ?? runnable[0];
   if (pick) return toAssignment(pick.wf, pick.task, pick.action, agentId);
@@ -76,7 +76,7 @@ export async function getAction(ctx: CoreContext, agentId: string): Promise<Acti
     .from(workflowTasks)
     .innerJoin(workflows, eq(workflows.id, workflowTasks.workflowId))
     .where(eq(workflowTasks.worker, worker))
-    .orderBy(asc(workflows.createdAt))
+    .orderBy(asc(workflows.createdAt), asc(workflows.namespace), asc(workflows.name))
     .limit(1);
   if (!later) throw new WispError("not_found", `no workflow for agent ${agentId}`);
   if (isTerminal(later.wf.state)) throw new WispError("invalid_state", notRunnable(later.wf));
