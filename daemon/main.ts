@@ -28,7 +28,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   const dataDir = resolve(config.dataDir);
   const started = performance.now();
   const store = await openStore({ dataDir, databaseUrl: config.databaseUrl, logger: log });
-  log.info({ store: config.databaseUrl ? "postgresql" : "pglite", dataDir, ms: Math.round(performance.now() - started) }, "store open");
+  log.info({ store: config.databaseUrl ? "postgresql" : "pglite", dataDir, ms: Math.round(performance.now() - started) }, "store opened");
   const core = createCore(store, { logger: log });
   const { token, path: tokenPath, created } = resolveApiToken(dataDir, config.apiToken);
   if (created) log.info({ path: tokenPath }, "api token generated");

@@ -2,7 +2,7 @@
  * Rows to API objects and back: stored metadata, spec comparison, and the context every core
  * function receives.
  */
-import { WispError, type Diagnostic } from "../lib/errors.ts";
+import { formatDiagnostic, WispError, type Diagnostic } from "../lib/errors.ts";
 import { API_VERSION, type Kind, type ObjectMeta } from "../manifest/types.ts";
 import type { Db, StoreLogger } from "../store/open.ts";
 import type { hardware, templates, workflows } from "../store/schema.ts";
@@ -78,8 +78,8 @@ export function objectError(
   message: string,
 ): WispError {
   const detail: Diagnostic = { ...loc, kind: obj.kind, namespace: obj.namespace, name: obj.name, field, message };
-  const head = `${obj.kind} ${obj.namespace}/${obj.name}: ${field ? `${field}: ` : ""}`;
-  return new WispError(code, head + message, { field, details: [detail] });
+  // The message names the file and document too, when the object came from one.
+  return new WispError(code, formatDiagnostic(detail), { field, details: [detail] });
 }
 
 /** `namespace/name`, the id the agent protocol uses for a workflow. */

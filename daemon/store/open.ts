@@ -52,7 +52,6 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   const store = opts.databaseUrl
     ? await openPostgres(opts.databaseUrl, opts.logger)
     : await openPglite(join(opts.dataDir ?? DEFAULT_DATA_DIR, "pglite"), opts.logger);
-  opts.logger?.info({ driver: store.driver }, "store opened");
   return store;
 }
 

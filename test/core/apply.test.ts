@@ -32,7 +32,7 @@ forEachStore("core apply", (ctx) => {
     const core = testCore(ctx.store);
     const err = await caught(core.apply(exampleManifests()));
     expect(err.code).toBe("not_found");
-    expect(err.message).toBe('Workflow tink-system/demo-wf: spec.hardwareRef: Hardware "hp-demo" not found in namespace tink-system');
+    expect(err.message).toBe('workflow.yaml#0 Workflow tink-system/demo-wf: spec.hardwareRef: Hardware "hp-demo" not found in namespace tink-system');
     expect(err.details[0]).toMatchObject({ source: "workflow.yaml", document: 0, field: "spec.hardwareRef", kind: "Workflow", name: "demo-wf" });
     for (const kind of ["Hardware", "Template", "Workflow"] as const) expect(await core.list(kind)).toEqual([]);
   });
@@ -104,7 +104,7 @@ forEachStore("core apply", (ctx) => {
     await core.apply(manifests(hardwareYaml("a", MAC)));
     const again = await caught(core.apply(manifests(hardwareYaml("c", MAC))));
     expect(again.code).toBe("conflict");
-    expect(again.message).toBe(`Hardware default/c: spec.interfaces[0].dhcp.mac: MAC ${MAC} is already used by Hardware default/a`);
+    expect(again.message).toBe(`test.yaml#0 Hardware default/c: spec.interfaces[0].dhcp.mac: MAC ${MAC} is already used by Hardware default/a`);
   });
 
   test("let only one of two concurrent applies claim a MAC", async () => {
@@ -123,7 +123,7 @@ forEachStore("core apply", (ctx) => {
     const err = await caught(core.apply(manifests(templateYaml("bad", body))));
     expect(err.code).toBe("invalid_template");
     expect(err.field).toBe("spec.data");
-    expect(err.message).toStartWith("Template default/bad: spec.data: ");
+    expect(err.message).toStartWith("test.yaml#0 Template default/bad: spec.data: ");
     expect(err.message).toContain("bad:4");
     expect(await core.list("Template")).toEqual([]);
   });
@@ -188,7 +188,7 @@ forEachStore("core apply", (ctx) => {
     const core = testCore(ctx.store);
     const batch = manifests(`${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", TWO_ACTIONS)}---\n${workflowYaml("wf", "missing", "hw", MAC)}`);
     const err = await caught(core.apply(batch));
-    expect(err.message).toBe('Workflow default/wf: spec.templateRef: Template "missing" not found in namespace default');
+    expect(err.message).toBe('test.yaml#2 Workflow default/wf: spec.templateRef: Template "missing" not found in namespace default');
     expect(await core.list("Hardware")).toEqual([]);
     expect(await core.list("Template")).toEqual([]);
   });
