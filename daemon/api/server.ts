@@ -53,7 +53,8 @@ export function createApi(opts: ApiOptions) {
       }
       if (code === "PARSE") {
         set.status = 400;
-        return { code: "invalid_argument", message: `request body: ${(error as Error).message || "could not be parsed"}` };
+        const type = request.headers.get("content-type") ?? "none";
+        return { code: "invalid_argument", message: `request body could not be parsed as ${type.includes("json") ? "JSON" : type}` };
       }
       if (code === "NOT_FOUND") {
         set.status = 404;

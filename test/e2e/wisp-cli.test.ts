@@ -166,6 +166,33 @@ for (const driver of ["pglite", "postgres"] as const) {
       expect((await runWisp(["get", "wf", "-A", "-o", "json"], env)).stdout.trim()).toBe("[]");
     });
 
+    test("API errors are JSON with a stable code, the field and the right status", async () => {
+      const token = readFileSync(join(env.WISP_DATA_DIR!, "api-token"), "utf8").trim();
+      const auth = ["-H", `Authorization: Bearer ${token}`, "-H", "content-type: application/json"];
+      const broken = await curl([...auth, "-X", "POST", `${wispd.url}/api/v1/apply`, "-d", "{bad json"]);
+      expect(broken.status).toBe(400);
+      expect(JSON.parse(broken.body)).toEqual({ code: "invalid_argument", message: "request body could not be parsed as JSON" });
+      const empty = await curl([...auth, "-X", "POST", `${wispd.url}/api/v1/apply`, "-d", '{"sources":[]}']);
+      expect(empty.status).toBe(400);
+      expect(JSON.parse(empty.body).field).toBe("sources");
+      const hw = (lease: unknown) => JSON.stringify({ apiVersion: "tinkerbell.org/v1alpha1", kind: "Hardware", metadata: { name: "api-hw" }, spec: { interfaces: [{ dhcp: { mac: "02:AA:00:00:00:01", lease_time: lease } }] } });
+      const wrong = await curl([...auth, "-X", "POST", `${wispd.url}/api/v1/namespaces/default/hardware`, "-d", hw("x")]);
+      expect(wrong.status).toBe(400);
+      expect(JSON.parse(wrong.body)).toMatchObject({ code: "invalid_manifest", field: "spec.interfaces[0].dhcp.lease_time" });
+      const created = await curl([...auth, "-X", "POST", `${wispd.url}/api/v1/namespaces/default/hardware`, "-d", hw(600)]);
+      expect(created.status).toBe(201);
+      expect(JSON.parse(created.body).spec.interfaces[0].dhcp.mac).toBe("02:aa:00:00:00:01");
+      const dup = await curl([...auth, "-X", "POST", `${wispd.url}/api/v1/namespaces/default/hardware`, "-d", hw(600)]);
+      expect(dup.status).toBe(409);
+      expect(JSON.parse(dup.body).code).toBe("already_exists");
+      const kind = await curl([...auth, `${wispd.url}/api/v1/gizmos`]);
+      expect(kind.status).toBe(400);
+      expect(JSON.parse(kind.body).field).toBe("kind");
+      const gone = await curl([...auth, "-X", "PUT", `${wispd.url}/api/v1/namespaces/default/hardware/nope`, "-d", hw(1).replace("api-hw", "nope")]);
+      expect(gone.status).toBe(404);
+      expect((await curl([...auth, "-X", "DELETE", `${wispd.url}/api/v1/namespaces/default/hardware/api-hw`])).status).toBe(200);
+    });
+
     test("the OpenAPI document describes the routes", async () => {
       const r = await curl([`${wispd.url}/api/v1/openapi.json`]);
       expect(r.status).toBe(200);
