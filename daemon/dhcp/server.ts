@@ -1,0 +1,369 @@
+/**
+ * The DHCP server: the only DHCP file that touches sockets. One UDP socket per chosen interface
+ * (0.0.0.0:67, SO_BINDTODEVICE); each packet goes decode -> classify -> decide -> encode into
+ * the socket's own reply buffer -> delivery as the decision says (RFC 2131 4.1).
+ */
+import type { udp } from "bun";
+import { WispError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Counter, Family, Histogram, MetricsRegistry } from "../lib/metrics.ts";
+import type { Result } from "../lib/result.ts";
+import { bindToDevice, interfaceIPv4, setArpEntry, type InterfaceAddress } from "../net/libc.ts";
+import { formatIpv4 } from "../wire/address.ts";
+import { classifyDhcp, type ClassifyConfig, type DhcpClassification } from "./classify.ts";
+import { decodeDhcp, dhcpLength, encodeDhcp, type DhcpPacket } from "./codec.ts";
+import { getOption, MESSAGE_TYPES } from "./options.ts";
+import type { Decide, Decision, DhcpPolicyConfig, HardwareLookup, ReceiveContext } from "./types.ts";
+
+/** The server port (RFC 2131 4.1). */
+export const DHCP_SERVER_PORT = 67;
+/** Reply buffer per socket: a 1500-byte Ethernet frame less the IPv4 and UDP headers. */
+export const REPLY_BUFFER_SIZE = 1472;
+/** How long an interface's address is trusted before it is read again. */
+export const INTERFACE_REFRESH_MS = 10_000;
+/** At most this many warnings per second per interface; the rest are only counted. */
+export const WARNINGS_PER_SECOND = 10;
+
+const SO_REUSEADDR_FLAG = 16; // Bun.udpSocket `flags`: SO_REUSEADDR, so several sockets share :67
+const LIMITED_BROADCAST = "255.255.255.255"; // RFC 2131 4.1: broadcast to the client's link
+const DECLINE = 4; // RFC 2132 9.6
+const RELEASE = 7; // RFC 2132 9.6
+
+/** The socket-level calls the server makes; tests replace them to run without privileges. */
+export interface DhcpNet {
+  bindToDevice(fd: number, ifname: string): Result<void>;
+  setArpEntry(ifname: string, ip: number, mac: Uint8Array | string, fd?: number): Result<void>;
+  interfaceIPv4(ifname: string): Result<InterfaceAddress>;
+}
+
+/** What the server needs from the process. */
+export interface DhcpServerOptions {
+  /** `--dhcp-interface`: the links the server answers on, and no others. */
+  interfaces: string[];
+  lookup: HardwareLookup;
+  config: DhcpPolicyConfig;
+  decide: Decide;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  /** Port to bind; DHCP_SERVER_PORT unless a test says otherwise. */
+  port?: number;
+  net?: DhcpNet;
+}
+
+/** A running server. */
+export interface DhcpServer {
+  /** Each interface with the port it listens on and the address it identifies itself with. */
+  readonly listeners: readonly { iface: string; port: number; serverIp: string }[];
+  close(): void;
+}
+
+/** The counters the server keeps (names fixed: dashboards and tests read them). */
+interface DhcpMetrics {
+  requests: Family<Counter>;
+  replies: Family<Counter>;
+  drops: Family<Counter>;
+  fallbacks: Family<Counter>;
+  decisionSeconds: Family<Histogram>;
+}
+
+function dhcpMetrics(registry: MetricsRegistry): DhcpMetrics {
+  return {
+    requests: registry.counter("wisp_dhcp_requests_total", "DHCP packets received, by interface and message type", ["iface", "type"]),
+    replies: registry.counter("wisp_dhcp_replies_total", "DHCP replies sent, by interface and message type", ["iface", "type"]),
+    drops: registry.counter("wisp_dhcp_drops_total", "DHCP packets not answered, by interface and reason", ["iface", "reason"]),
+    fallbacks: registry.counter(
+      "wisp_dhcp_delivery_fallbacks_total",
+      "replies broadcast because the chosen delivery failed, by interface and reason",
+      ["iface", "reason"],
+    ),
+    decisionSeconds: registry.histogram(
+      "wisp_dhcp_decision_seconds",
+      "time to classify a request and decide the reply",
+      ["iface"],
+      [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01],
+    ),
+  };
+}
+
+// Metric label of a message type: "discover", "offer", ...; "bootp" without option 53.
+const TYPE_LABELS: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(MESSAGE_TYPES).map(([code, name]) => [code, name.toLowerCase()]),
+);
+const typeLabel = (type: number | undefined): string => (type === undefined ? "bootp" : (TYPE_LABELS[type] ?? "unknown"));
+
+const DEFAULT_NET: DhcpNet = { bindToDevice, setArpEntry, interfaceIPv4 };
+
+// One socket's state: its reply buffer is reused for every packet (sends copy it synchronously).
+interface Listener {
+  iface: string;
+  socket: udp.Socket<"uint8array">;
+  /** The socket's descriptor, for setsockopt and the ARP ioctl. */
+  fd: number;
+  reply: Uint8Array;
+  ctx: ReceiveContext;
+  addressReadAt: number;
+  warnings: { second: number; count: number; suppressed: number };
+}
+
+/** Opens one socket per interface and answers on each; throws a WispError when one cannot be opened. */
+export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServer> {
+  const { logger, config, decide, lookup } = opts;
+  const net = opts.net ?? DEFAULT_NET;
+  const port = opts.port ?? DHCP_SERVER_PORT;
+  const metrics = dhcpMetrics(opts.metrics);
+  const classifyConfig: ClassifyConfig = { wispUserClass: config.wispUserClass };
+  const listeners: Listener[] = [];
+
+  const closeAll = () => {
+    for (const l of listeners) l.socket.close();
+  };
+
+  // Warnings from the network are throttled: a flood of bad packets must not flood the log.
+  function warn(l: Listener, fields: Record<string, unknown>, msg: string): void {
+    const second = Math.floor(performance.now() / 1000);
+    const w = l.warnings;
+    if (w.second !== second) {
+      w.second = second;
+      w.count = 0;
+    }
+    if (++w.count > WARNINGS_PER_SECOND) {
+      w.suppressed++;
+      return;
+    }
+    const suppressed = w.suppressed;
+    w.suppressed = 0;
+    logger.warn(suppressed > 0 ? { ...fields, suppressed } : fields, msg);
+  }
+
+  function refreshAddress(l: Listener, now: number): void {
+    if (now - l.addressReadAt < INTERFACE_REFRESH_MS) return;
+    l.addressReadAt = now;
+    const addr = net.interfaceIPv4(l.iface);
+    if (addr.ok) {
+      l.ctx.serverIp = addr.value.address;
+      l.ctx.ifaceNetwork = addr.value;
+    }
+  }
+
+  function onPacket(l: Listener, data: Uint8Array, peerPort: number, peerAddress: string): void {
+    try {
+      handle(l, data, peerPort, peerAddress);
+    } catch (e) {
+      // A bug, not bad input: the packet is lost, the server lives on.
+      metrics.drops.labels(l.iface, "internal-error").inc();
+      logger.error({ err: e, iface: l.iface, peer: `${peerAddress}:${peerPort}` }, "dhcp packet handling failed");
+    }
+  }
+
+  function handle(l: Listener, data: Uint8Array, peerPort: number, peerAddress: string): void {
+    const decoded = decodeDhcp(data);
+    if (!decoded.ok) {
+      metrics.requests.labels(l.iface, "invalid").inc();
+      metrics.drops.labels(l.iface, "decode-error").inc();
+      warn(l, { iface: l.iface, peer: `${peerAddress}:${peerPort}`, bytes: data.length, error: decoded.error }, "malformed dhcp packet");
+      return;
+    }
+    const req = decoded.value;
+    const cls = classifyDhcp(req, classifyConfig);
+    metrics.requests.labels(l.iface, typeLabel(cls.messageType)).inc();
+    if (cls.messageType === DECLINE || cls.messageType === RELEASE) logClientNotice(l, req, cls, peerPort, peerAddress);
+
+    const started = performance.now();
+    refreshAddress(l, started);
+    const decision = decide(req, cls, l.ctx, lookup, config);
+    metrics.decisionSeconds.labels(l.iface).observe((performance.now() - started) / 1000);
+
+    if (decision.kind === "drop") {
+      metrics.drops.labels(l.iface, decision.reason).inc();
+      if (logger.isLevelEnabled("debug")) {
+        logger.debug(
+          { ...packetFields(l, req, cls, peerPort, peerAddress), reason: decision.reason, detail: decision.detail, hardware: hardwareName(decision) },
+          "dhcp request dropped",
+        );
+      }
+      return;
+    }
+    deliver(l, req, cls, decision, peerPort, peerAddress);
+  }
+
+  function deliver(
+    l: Listener,
+    req: DhcpPacket,
+    cls: DhcpClassification,
+    decision: Extract<Decision, { kind: "reply" }>,
+    peerPort: number,
+    peerAddress: string,
+  ): void {
+    const { reply, delivery } = decision;
+    const size = dhcpLength(reply);
+    if (size > l.reply.length) {
+      metrics.drops.labels(l.iface, "reply-too-large").inc();
+      logger.error({ ...packetFields(l, req, cls, peerPort, peerAddress), bytes: size, max: l.reply.length }, "dhcp reply too large");
+      return;
+    }
+    const view = l.reply.subarray(0, encodeDhcp(reply, l.reply, 0));
+    let address: string;
+    let how: string = delivery.kind;
+    switch (delivery.kind) {
+      case "relay":
+      case "unicast":
+        address = formatIpv4(delivery.ip);
+        break;
+      case "broadcast":
+        address = LIMITED_BROADCAST;
+        break;
+      case "unicast-mac": {
+        // RFC 2131 4.1: no address and no broadcast flag -> unicast to yiaddr at chaddr; the
+        // kernel cannot ARP for an address the client does not have yet, so we tell it.
+        const mac = cls.mac === delivery.mac ? req.chaddr : delivery.mac;
+        const arp = net.setArpEntry(l.iface, delivery.ip, mac, l.fd);
+        if (arp.ok) {
+          address = formatIpv4(delivery.ip);
+        } else {
+          metrics.fallbacks.labels(l.iface, "arp-failed").inc();
+          warn(l, { iface: l.iface, mac: delivery.mac, error: arp.error }, "arp entry not set; broadcasting the reply");
+          address = LIMITED_BROADCAST;
+          how = "broadcast";
+        }
+        break;
+      }
+    }
+    const type = typeLabel(getOption(reply, 53));
+    try {
+      if (!l.socket.send(view, delivery.port, address)) throw new Error("socket buffer full");
+    } catch (e) {
+      metrics.drops.labels(l.iface, "send-failed").inc();
+      warn(l, { iface: l.iface, peer: `${address}:${delivery.port}`, mac: cls.mac, error: (e as Error).message }, "dhcp reply not sent");
+      return;
+    }
+    metrics.replies.labels(l.iface, type).inc();
+    logger.info(
+      {
+        ...packetFields(l, req, cls, peerPort, peerAddress),
+        hardware: hardwareName(decision),
+        message: type.toUpperCase(),
+        event: decision.event,
+        yiaddr: formatIpv4(reply.yiaddr),
+        delivery: how,
+        to: `${address}:${delivery.port}`,
+        ...bootFields(reply),
+      },
+      "dhcp reply",
+    );
+  }
+
+  function logClientNotice(l: Listener, req: DhcpPacket, cls: DhcpClassification, peerPort: number, peerAddress: string): void {
+    const requested = getOption(req, 50);
+    const ip = requested ?? req.ciaddr;
+    logger.info(
+      { ...packetFields(l, req, cls, peerPort, peerAddress), ip: formatIpv4(ip), hardware: lookup.byMac(cls.mac)?.hardwareName },
+      cls.messageType === DECLINE ? "dhcp decline" : "dhcp release",
+    );
+  }
+
+  for (const iface of opts.interfaces) {
+    try {
+      listeners.push(await openListener(iface, port, net, opts, onPacket, warn));
+    } catch (e) {
+      closeAll();
+      throw e;
+    }
+  }
+  for (const l of listeners) {
+    logger.info({ iface: l.iface, port: l.socket.port, serverIp: formatIpv4(l.ctx.serverIp), mode: config.mode }, "dhcp listening");
+  }
+  return {
+    listeners: listeners.map((l) => ({ iface: l.iface, port: l.socket.port, serverIp: formatIpv4(l.ctx.serverIp) })),
+    close: closeAll,
+  };
+}
+
+async function openListener(
+  iface: string,
+  port: number,
+  net: DhcpNet,
+  opts: DhcpServerOptions,
+  onPacket: (l: Listener, data: Uint8Array, port: number, address: string) => void,
+  warn: (l: Listener, fields: Record<string, unknown>, msg: string) => void,
+): Promise<Listener> {
+  const addr = net.interfaceIPv4(iface);
+  if (!addr.ok) opts.logger.warn({ iface, error: addr.error, serverIp: formatIpv4(opts.config.publicIp) }, "dhcp interface has no ipv4 address; using the public ip");
+  const ctx: ReceiveContext = addr.ok
+    ? { ifaceName: iface, serverIp: addr.value.address, ifaceNetwork: addr.value }
+    : { ifaceName: iface, serverIp: opts.config.publicIp };
+  // Packets are ignored until the socket is bound to its interface: in that instant after bind
+  // it may see another link's traffic.
+  let bound = false;
+  const holder: { l?: Listener } = {};
+  let socket: udp.Socket<"uint8array">;
+  try {
+    socket = await Bun.udpSocket({
+      hostname: "0.0.0.0",
+      port,
+      binaryType: "uint8array",
+      // `flags` is not in bun-types yet; 16 = SO_REUSEADDR (measured on Bun 1.4).
+      ...({ flags: SO_REUSEADDR_FLAG } as object),
+      socket: {
+        data: (_s, data, peerPort, peerAddress) => {
+          if (bound && holder.l) onPacket(holder.l, data, peerPort, peerAddress);
+        },
+        // Bun passes the error first on some versions, (socket, error) on others.
+        error: (a: unknown, b?: unknown) => {
+          const e = a instanceof Error ? a : b;
+          if (holder.l) warn(holder.l, { iface, err: e }, "dhcp socket error");
+        },
+      },
+    });
+  } catch (e) {
+    throw new WispError("invalid_argument", `dhcp: cannot listen on 0.0.0.0:${port} for ${iface}: ${(e as Error).message} (port 67 needs root or CAP_NET_BIND_SERVICE)`, {
+      field: "dhcp-interface",
+    });
+  }
+  const fd = (socket as unknown as { fd: number }).fd;
+  const device = net.bindToDevice(fd, iface);
+  if (!device.ok) {
+    socket.close();
+    throw new WispError("invalid_argument", `dhcp: --dhcp-interface ${iface}: ${device.error}`, { field: "dhcp-interface" });
+  }
+  socket.setBroadcast(true);
+  const l: Listener = {
+    iface,
+    socket,
+    fd,
+    reply: new Uint8Array(REPLY_BUFFER_SIZE),
+    ctx,
+    addressReadAt: performance.now(),
+    warnings: { second: 0, count: 0, suppressed: 0 },
+  };
+  holder.l = l;
+  bound = true;
+  return l;
+}
+
+// The fixed log fields of a packet (STYLE: mac, xid, iface, peer).
+function packetFields(l: Listener, req: DhcpPacket, cls: DhcpClassification, peerPort: number, peerAddress: string): Record<string, unknown> {
+  return {
+    mac: cls.mac,
+    xid: `0x${req.xid.toString(16).padStart(8, "0")}`,
+    iface: l.iface,
+    peer: `${peerAddress}:${peerPort}`,
+    type: cls.messageType === undefined ? "BOOTP" : (MESSAGE_TYPES as Record<number, string>)[cls.messageType],
+    ...(cls.relayed ? { giaddr: formatIpv4(req.giaddr) } : {}),
+  };
+}
+
+function hardwareName(d: Decision): string | undefined {
+  return d.host ? `${d.host.namespace}/${d.host.hardwareName}` : undefined;
+}
+
+const text = new TextDecoder();
+
+// Boot information of a reply, for its log line: TFTP file and server, or the URL given.
+function bootFields(reply: DhcpPacket): Record<string, string> {
+  const out: Record<string, string> = {};
+  const file = reply.file.length > 0 ? text.decode(reply.file) : getOption(reply, 67);
+  if (file) out.bootFile = file;
+  if (reply.siaddr !== 0) out.nextServer = formatIpv4(reply.siaddr);
+  return out;
+}
+

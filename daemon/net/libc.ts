@@ -1,0 +1,128 @@
+/**
+ * The few socket calls Bun does not offer, made through bun:ffi to glibc: binding a socket to
+ * one interface and writing an ARP entry. Failures come back as Results carrying strerror text;
+ * nothing here throws into the packet path.
+ */
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { networkInterfaces } from "node:os";
+import { parseIpv4, parseMac } from "../wire/address.ts";
+import { err, ok, type Result } from "../lib/result.ts";
+
+const SOL_SOCKET = 1; // <asm-generic/socket.h>
+const SO_BINDTODEVICE = 25; // <asm-generic/socket.h>, socket(7)
+const SIOCSARP = 0x8955; // <linux/sockios.h>, arp(7)
+const AF_INET = 2; // <bits/socket.h>
+const SOCK_DGRAM = 2; // <bits/socket_type.h>
+const ARPHRD_ETHER = 1; // <net/if_arp.h>: Ethernet 10/100Mbps
+const ATF_COM = 0x02; // <net/if_arp.h>: completed entry (the kernel may still expire it)
+/** IFNAMSIZ, <net/if.h>: names are at most 15 bytes and a NUL. */
+export const IFNAMSIZ = 16;
+
+// struct arpreq, <net/if_arp.h>: three struct sockaddr (16 bytes each), an int, a device name.
+const ARPREQ_SIZE = 68;
+const ARP_PA = 0; // sockaddr_in: family, port, address (network order)
+const ARP_HA = 16; // sockaddr: family ARPHRD_ETHER, then the 6 hardware address bytes
+const ARP_FLAGS = 32;
+const ARP_DEV = 52;
+
+const SYMBOLS = {
+  setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  close: { args: [FFIType.i32], returns: FFIType.i32 },
+  __errno_location: { args: [], returns: FFIType.ptr },
+  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+} as const;
+
+type Libc = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
+
+// Opened once at import, never reassigned; a system without glibc gets errors, not a crash.
+const LIBC: Result<Libc> = openLibc();
+
+function openLibc(): Result<Libc> {
+  try {
+    return ok(dlopen("libc.so.6", SYMBOLS).symbols);
+  } catch (e) {
+    return err(`libc.so.6 not available: ${(e as Error).message}`);
+  }
+}
+
+// Reads errno right after a failed call, before anything else can overwrite it.
+function lastError(libc: Libc, call: string): string {
+  const location = libc.__errno_location();
+  const errno = location === null ? 0 : read.i32(location, 0);
+  return `${call}: ${String(libc.strerror(errno))} (errno ${errno})`;
+}
+
+// struct fields in host byte order: Linux on little-endian machines is the case we run on.
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function ifnameBytes(ifname: string): Result<Uint8Array> {
+  const bytes = new TextEncoder().encode(ifname);
+  if (bytes.length === 0 || bytes.length >= IFNAMSIZ) return err(`interface name ${JSON.stringify(ifname)}: expected 1-${IFNAMSIZ - 1} bytes`);
+  const out = new Uint8Array(IFNAMSIZ);
+  out.set(bytes);
+  return ok(out);
+}
+
+/** Restricts socket `fd` to packets of interface `ifname` (SO_BINDTODEVICE; needs CAP_NET_RAW). */
+export function bindToDevice(fd: number, ifname: string): Result<void> {
+  if (!LIBC.ok) return LIBC;
+  const name = ifnameBytes(ifname);
+  if (!name.ok) return name;
+  const rc = LIBC.value.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ptr(name.value), name.value.length);
+  return rc === 0 ? ok(undefined) : err(lastError(LIBC.value, `SO_BINDTODEVICE ${ifname}`));
+}
+
+/**
+ * Writes the ARP entry `ip` -> `mac` on `ifname` (SIOCSARP; needs CAP_NET_ADMIN), so a reply can
+ * go unicast to a client that has no address yet. Uses `fd` (any AF_INET socket) when given,
+ * else opens and closes a datagram socket for the call.
+ */
+export function setArpEntry(ifname: string, ip: number | string, mac: Uint8Array | string, fd?: number): Result<void> {
+  if (!LIBC.ok) return LIBC;
+  const libc = LIBC.value;
+  const address = typeof ip === "number" ? ok(ip) : parseIpv4(ip);
+  if (!address.ok) return address;
+  const hw = typeof mac === "string" ? parseMac(mac) : mac.length === 6 ? ok(mac) : err(`hardware address of ${mac.length} bytes, expected 6`);
+  if (!hw.ok) return hw;
+  const name = ifnameBytes(ifname);
+  if (!name.ok) return name;
+
+  const req = new Uint8Array(ARPREQ_SIZE);
+  const view = new DataView(req.buffer);
+  view.setUint16(ARP_PA, AF_INET, LITTLE_ENDIAN);
+  view.setUint32(ARP_PA + 4, address.value >>> 0, false); // sin_addr: network order
+  view.setUint16(ARP_HA, ARPHRD_ETHER, LITTLE_ENDIAN);
+  req.set(hw.value, ARP_HA + 2);
+  view.setInt32(ARP_FLAGS, ATF_COM, LITTLE_ENDIAN);
+  req.set(name.value, ARP_DEV);
+
+  const sock = fd ?? libc.socket(AF_INET, SOCK_DGRAM, 0);
+  if (sock < 0) return err(lastError(libc, "socket"));
+  try {
+    const rc = libc.ioctl(sock, SIOCSARP, ptr(req));
+    return rc === 0 ? ok(undefined) : err(lastError(libc, `SIOCSARP ${ifname}`));
+  } finally {
+    if (fd === undefined) libc.close(sock);
+  }
+}
+
+/** An interface's first IPv4 address and netmask, as uint32 values. */
+export interface InterfaceAddress {
+  address: number;
+  netmask: number;
+}
+
+/** The first IPv4 address of `ifname` in this network namespace, or why there is none. */
+export function interfaceIPv4(ifname: string): Result<InterfaceAddress> {
+  const addrs = networkInterfaces()[ifname];
+  if (addrs === undefined) return err(`interface ${ifname}: not found (or it has no address)`);
+  const v4 = addrs.find((a) => a.family === "IPv4");
+  if (v4 === undefined) return err(`interface ${ifname}: no IPv4 address`);
+  const address = parseIpv4(v4.address);
+  const netmask = parseIpv4(v4.netmask);
+  if (!address.ok) return address;
+  if (!netmask.ok) return netmask;
+  return ok({ address: address.value, netmask: netmask.value });
+}

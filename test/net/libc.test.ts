@@ -1,0 +1,55 @@
+/**
+ * The libc calls that need no privileges, and their errors. Setting ARP entries and binding
+ * to real links is exercised inside network namespaces (test/dhcp/real-clients.test.ts).
+ */
+import { describe, expect, test } from "bun:test";
+import { bindToDevice, interfaceIPv4, setArpEntry } from "../../daemon/net/libc.ts";
+import { parseIpv4 } from "../../daemon/wire/address.ts";
+
+const isRoot = process.getuid?.() === 0;
+
+async function withSocket<T>(fn: (fd: number) => T): Promise<T> {
+  const socket = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  try {
+    return fn((socket as unknown as { fd: number }).fd);
+  } finally {
+    socket.close();
+  }
+}
+
+describe("libc through bun:ffi", () => {
+  test("interfaceIPv4 reads loopback's address and mask", () => {
+    const lo = interfaceIPv4("lo");
+    expect(lo).toEqual({ ok: true, value: { address: (parseIpv4("127.0.0.1") as { value: number }).value, netmask: 0xff000000 } });
+    expect(interfaceIPv4("wsp-no-such")).toEqual({ ok: false, error: "interface wsp-no-such: not found (or it has no address)" });
+  });
+
+  test("names longer than IFNAMSIZ are refused before any call", async () => {
+    await withSocket((fd) => {
+      expect(bindToDevice(fd, "a-name-longer-than-15")).toEqual({ ok: false, error: 'interface name "a-name-longer-than-15": expected 1-15 bytes' });
+      expect(bindToDevice(fd, "")).toMatchObject({ ok: false });
+    });
+    expect(setArpEntry("a-name-longer-than-15", "10.0.0.1", "02:00:00:00:00:01")).toMatchObject({ ok: false, error: expect.stringContaining("expected 1-15 bytes") });
+  });
+
+  test("bad addresses are refused before any call", () => {
+    expect(setArpEntry("lo", "10.0.0", "02:00:00:00:00:01")).toMatchObject({ ok: false, error: expect.stringContaining("invalid IPv4 address") });
+    expect(setArpEntry("lo", "10.0.0.1", "02:00")).toMatchObject({ ok: false, error: expect.stringContaining("invalid MAC address") });
+    expect(setArpEntry("lo", 1, new Uint8Array(4))).toEqual({ ok: false, error: "hardware address of 4 bytes, expected 6" });
+  });
+
+  test("a missing interface is an error with errno text, never an exception", async () => {
+    await withSocket((fd) => {
+      const res = bindToDevice(fd, "wspnosuch0");
+      expect(res).toMatchObject({ ok: false, error: expect.stringMatching(/^SO_BINDTODEVICE wspnosuch0: .+ \(errno \d+\)$/) });
+      // ENODEV as root; an unprivileged process may be refused first (EPERM).
+      if (isRoot) expect(res).toEqual({ ok: false, error: "SO_BINDTODEVICE wspnosuch0: No such device (errno 19)" });
+    });
+    const arp = setArpEntry("wspnosuch0", "10.0.0.1", "02:00:00:00:00:01");
+    expect(arp).toMatchObject({ ok: false, error: expect.stringMatching(/^SIOCSARP wspnosuch0: .+ \(errno \d+\)$/) });
+  });
+
+  test.skipIf(!isRoot)("as root: binding to loopback works", async () => {
+    await withSocket((fd) => expect(bindToDevice(fd, "lo")).toEqual({ ok: true, value: undefined }));
+  });
+});
