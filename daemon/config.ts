@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import YAML from "yaml";
+import type { DhcpMode } from "./dhcp/types.ts";
 import { WispError } from "./lib/errors.ts";
 
 /** Default HTTP port (API, boot artifacts, metadata), as Tinkerbell's smee uses. */
@@ -13,7 +14,14 @@ export const DEFAULT_GRPC_PORT = 42113;
 /** Default data directory for the embedded store, the API token and artifacts. */
 export const DEFAULT_DATA_DIR = "./var";
 
-type OptionType = "string" | "port" | "level";
+/** Default `--dhcp-mode`: a full server for the addresses Hardware reserves. */
+export const DEFAULT_DHCP_MODE = "reservation";
+/** Default lease time (seconds) when a Hardware gives none, as Tinkerbell's smee: one day. */
+export const DEFAULT_DHCP_LEASE_TIME = 86_400;
+/** The `--dhcp-mode` values (COMPAT section 2). */
+export const DHCP_MODES = ["reservation", "proxy", "auto-proxy", "off"] as const satisfies readonly DhcpMode[];
+
+type OptionType = "string" | "port" | "level" | "mode" | "interfaces" | "seconds";
 
 interface OptionSpec {
   /** Flag without dashes; the env name is WISP_ + upper snake case; the config key is camelCase. */
@@ -21,6 +29,8 @@ interface OptionSpec {
   type: OptionType;
   default?: string | number;
   help: string;
+  /** May be given more than once; the environment variable is comma-separated, the config key a list. */
+  repeatable?: true;
 }
 
 /** Every wispd option; `--help` is printed from this table. */
@@ -34,6 +44,14 @@ export const OPTIONS = [
   { flag: "public-ip", type: "string", help: "address put in DHCP and iPXE replies (default: first non-loopback IPv4 address)" },
   { flag: "api-token", type: "string", help: "bearer token for the API (default: generated once into <data-dir>/api-token, mode 0600)" },
   { flag: "log-level", type: "level", default: "info", help: "trace, debug, info, warn, error or fatal" },
+  {
+    flag: "dhcp-interface",
+    type: "interfaces",
+    repeatable: true,
+    help: "interface the DHCP server answers on; repeat the flag for more (comma-separated in the environment). DHCP is off until one is named",
+  },
+  { flag: "dhcp-mode", type: "mode", default: DEFAULT_DHCP_MODE, help: "reservation (addresses from Hardware), proxy (boot information only), auto-proxy (proxy, and unknown PXE clients too) or off" },
+  { flag: "dhcp-lease-time", type: "seconds", default: DEFAULT_DHCP_LEASE_TIME, help: "lease time in seconds when a Hardware gives none" },
 ] as const satisfies readonly OptionSpec[];
 
 type Flag = (typeof OPTIONS)[number]["flag"];
@@ -49,6 +67,10 @@ export interface Config {
   publicIp?: string;
   apiToken?: string;
   logLevel: string;
+  /** Empty: the DHCP server is off. */
+  dhcpInterfaces: string[];
+  dhcpMode: DhcpMode;
+  dhcpLeaseTime: number;
 }
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
@@ -61,56 +83,77 @@ export function helpText(): string {
   const lines = [
     "usage: wispd [options]",
     "",
-    "Wisp provisioning daemon: REST API, store and workflow engine (DHCP, TFTP, boot HTTP,",
+    "Wisp provisioning daemon: REST API, store, workflow engine and DHCP (TFTP, boot HTTP,",
     "metadata and the agent service are added as they land; see README).",
     "",
     "options (flag, environment variable, default):",
   ];
-  for (const o of OPTIONS) {
-    const def = "default" in o ? ` (default ${o.default})` : "";
-    lines.push(`  --${o.flag} <${o.type === "port" ? "port" : "value"}>`.padEnd(30) + `${envName(o.flag)}`);
+  for (const o of OPTIONS as readonly OptionSpec[]) {
+    const def = o.default !== undefined ? ` (default ${o.default})` : "";
+    lines.push(`  --${o.flag} <${PLACEHOLDER[o.type]}>`.padEnd(30) + `${envName(o.flag)}`);
     lines.push(`      ${o.help}${def}`);
   }
   lines.push("  -h, --help                  this text", "  --version                   print the version");
   return lines.join("\n");
 }
 
+const PLACEHOLDER: Record<OptionType, string> = {
+  string: "value",
+  port: "port",
+  level: "level",
+  mode: "mode",
+  interfaces: "iface",
+  seconds: "seconds",
+};
+
+interface RawValue {
+  /** One entry per occurrence (repeatable options), or exactly one. */
+  values: string[];
+  from: string;
+}
+
 /** Parses argv (without node/script), env and the config file into a Config; throws WispError naming the option. */
 export function loadConfig(argv: string[], env: Record<string, string | undefined>): Config {
-  const raw = new Map<Flag, { value: string; from: string }>();
+  const raw = new Map<Flag, RawValue>();
   const known = new Map<string, OptionSpec>(OPTIONS.map((o) => [o.flag, o]));
 
-  for (const o of OPTIONS) {
+  for (const o of OPTIONS as readonly OptionSpec[]) {
     const v = env[envName(o.flag)];
-    if (v !== undefined && v !== "") raw.set(o.flag, { value: v, from: envName(o.flag) });
+    if (v === undefined || v === "") continue;
+    const values = o.repeatable ? v.split(",").map((x) => x.trim()).filter((x) => x !== "") : [v];
+    raw.set(o.flag as Flag, { values, from: envName(o.flag) });
   }
-  const fromFlags = new Map<Flag, { value: string; from: string }>();
+  const fromFlags = new Map<Flag, RawValue>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith("--")) throw new WispError("invalid_argument", `unexpected argument "${arg}" (see --help)`);
     const eq = arg.indexOf("=");
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (!known.has(name)) throw new WispError("invalid_argument", `unknown option --${name} (see --help)`, { field: name });
+    const spec = known.get(name);
+    if (!spec) throw new WispError("invalid_argument", `unknown option --${name} (see --help)`, { field: name });
     let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new WispError("invalid_argument", `option --${name} needs a value`, { field: name });
-    fromFlags.set(name as Flag, { value, from: `--${name}` });
+    const earlier = fromFlags.get(name as Flag);
+    if (spec.repeatable && earlier) earlier.values.push(value);
+    else fromFlags.set(name as Flag, { values: [value], from: `--${name}` });
   }
 
-  const configFile = fromFlags.get("config")?.value ?? raw.get("config")?.value;
+  const configFile = fromFlags.get("config")?.values[0] ?? raw.get("config")?.values[0];
   if (configFile) {
-    for (const [flag, value] of readConfigFile(configFile, known)) {
-      if (!raw.has(flag)) raw.set(flag, { value, from: `${configFile}: ${camel(flag)}` });
+    for (const [flag, values] of readConfigFile(configFile, known)) {
+      if (!raw.has(flag)) raw.set(flag, { values, from: `${configFile}: ${camel(flag)}` });
     }
   }
   for (const [k, v] of fromFlags) raw.set(k, v);
 
-  const get = (flag: Flag): string | undefined => {
+  const getAll = (flag: Flag): string[] => {
     const spec = known.get(flag)!;
     const entry = raw.get(flag);
-    if (!entry) return spec.default === undefined ? undefined : String(spec.default);
-    checkValue(spec, entry.value, entry.from);
-    return entry.value;
+    if (!entry) return spec.default === undefined ? [] : [String(spec.default)];
+    for (const value of entry.values) checkValue(spec, value, entry.from);
+    return entry.values;
   };
+  const get = (flag: Flag): string | undefined => getAll(flag)[0];
   return {
     configFile,
     dataDir: get("data-dir")!,
@@ -121,25 +164,33 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     publicIp: get("public-ip"),
     apiToken: get("api-token"),
     logLevel: get("log-level")!,
+    dhcpInterfaces: [...new Set(getAll("dhcp-interface"))],
+    dhcpMode: get("dhcp-mode") as DhcpMode,
+    dhcpLeaseTime: Number(get("dhcp-lease-time")),
   };
 }
 
 function checkValue(spec: OptionSpec, value: string, from: string): void {
+  const fail = (expected: string) => {
+    throw new WispError("invalid_argument", `${from}: expected ${expected}, got "${value}"`, { field: spec.flag });
+  };
   if (spec.type === "port") {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n > 65535) {
-      throw new WispError("invalid_argument", `${from}: expected a port number 0-65535, got "${value}"`, { field: spec.flag });
-    }
+    if (!/^\d+$/.test(value) || n > 65535) fail("a port number 0-65535");
   }
-  if (spec.type === "level" && !LEVELS.includes(value)) {
-    throw new WispError("invalid_argument", `${from}: expected one of ${LEVELS.join(", ")}, got "${value}"`, { field: spec.flag });
+  if (spec.type === "level" && !LEVELS.includes(value)) fail(`one of ${LEVELS.join(", ")}`);
+  if (spec.type === "mode" && !(DHCP_MODES as readonly string[]).includes(value)) fail(`one of ${DHCP_MODES.join(", ")}`);
+  // IFNAMSIZ (16) less the NUL; '/', ':' and white space are not allowed in Linux interface names.
+  if (spec.type === "interfaces" && !/^[^\s/:]{1,15}$/.test(value)) fail("an interface name of 1-15 characters without '/', ':' or spaces");
+  if (spec.type === "seconds" && (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 0xffffffff)) {
+    fail("a number of seconds 1-4294967295"); // RFC 2132 9.2: a 32-bit unsigned lease time
   }
   if (spec.flag === "database-url" && !/^postgres(ql)?:\/\//.test(value)) {
     throw new WispError("invalid_argument", `${from}: expected a postgres:// URL`, { field: spec.flag });
   }
 }
 
-function readConfigFile(path: string, known: Map<string, OptionSpec>): [Flag, string][] {
+function readConfigFile(path: string, known: Map<string, OptionSpec>): [Flag, string[]][] {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -157,16 +208,26 @@ function readConfigFile(path: string, known: Map<string, OptionSpec>): [Flag, st
     throw new WispError("invalid_argument", `config file ${path}: expected a mapping of options`, { field: "config" });
   }
   const byCamel = new Map([...known.keys()].map((f) => [camel(f), f]));
-  const out: [Flag, string][] = [];
+  const out: [Flag, string[]][] = [];
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
     const flag = byCamel.get(key) ?? (known.has(key) ? key : undefined);
     if (!flag || flag === "config") {
       throw new WispError("invalid_argument", `config file ${path}: unknown option "${key}" (see wispd --help)`, { field: key });
     }
-    if (typeof value !== "string" && typeof value !== "number") {
+    const scalar = (v: unknown) => typeof v === "string" || typeof v === "number";
+    if (known.get(flag)!.repeatable) {
+      // A list, or one name (a comma-separated string, as in the environment).
+      const items = Array.isArray(value) ? value : scalar(value) ? String(value).split(",").map((x) => x.trim()).filter((x) => x !== "") : undefined;
+      if (items === undefined || !items.every(scalar)) {
+        throw new WispError("invalid_argument", `config file ${path}: ${key}: expected a list of strings`, { field: key });
+      }
+      out.push([flag as Flag, items.map(String)]);
+      continue;
+    }
+    if (!scalar(value)) {
       throw new WispError("invalid_argument", `config file ${path}: ${key}: expected a string or number`, { field: key });
     }
-    out.push([flag as Flag, String(value)]);
+    out.push([flag as Flag, [String(value)]]);
   }
   return out;
 }

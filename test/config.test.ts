@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, helpText, loadConfig, OPTIONS } from "../daemon/config.ts";
+import { DEFAULT_DHCP_LEASE_TIME, DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, helpText, loadConfig, OPTIONS } from "../daemon/config.ts";
 
 describe("wispd configuration", () => {
   test("defaults when nothing is given", () => {
@@ -10,6 +10,33 @@ describe("wispd configuration", () => {
     expect(c).toMatchObject({ dataDir: "./var", listenAddress: "0.0.0.0", httpPort: DEFAULT_HTTP_PORT, grpcPort: DEFAULT_GRPC_PORT, logLevel: "info" });
     expect(c.databaseUrl).toBeUndefined();
     expect(c.apiToken).toBeUndefined();
+    // DHCP answers on no network until one is named.
+    expect(c).toMatchObject({ dhcpInterfaces: [], dhcpMode: "reservation", dhcpLeaseTime: DEFAULT_DHCP_LEASE_TIME });
+  });
+
+  test("--dhcp-interface repeats; the environment and config file give lists", () => {
+    expect(loadConfig(["--dhcp-interface", "eth1", "--dhcp-interface=eth2", "--dhcp-interface", "eth1"], {}).dhcpInterfaces).toEqual(["eth1", "eth2"]);
+    expect(loadConfig([], { WISP_DHCP_INTERFACE: "eth1, br0,," }).dhcpInterfaces).toEqual(["eth1", "br0"]);
+    // Flags replace the environment's list rather than adding to it.
+    expect(loadConfig(["--dhcp-interface", "eth3"], { WISP_DHCP_INTERFACE: "eth1" }).dhcpInterfaces).toEqual(["eth3"]);
+    const dir = mkdtempSync(join(tmpdir(), "wisp-config-"));
+    const file = join(dir, "wisp.yaml");
+    writeFileSync(file, "dhcpInterface: [eth1, vlan100]\ndhcpMode: proxy\ndhcpLeaseTime: 600\n");
+    expect(loadConfig(["--config", file], {})).toMatchObject({ dhcpInterfaces: ["eth1", "vlan100"], dhcpMode: "proxy", dhcpLeaseTime: 600 });
+    writeFileSync(file, "dhcpInterface: eth1,eth2\n");
+    expect(loadConfig(["--config", file], {}).dhcpInterfaces).toEqual(["eth1", "eth2"]);
+    writeFileSync(file, "dhcpInterface: {a: 1}\n");
+    expect(() => loadConfig(["--config", file], {})).toThrow(`config file ${file}: dhcpInterface: expected a list of strings`);
+    writeFileSync(file, "dhcpMode: [proxy]\n");
+    expect(() => loadConfig(["--config", file], {})).toThrow("dhcpMode: expected a string or number");
+  });
+
+  test("DHCP option errors name the option and what was expected", () => {
+    expect(() => loadConfig(["--dhcp-mode", "full"], {})).toThrow('--dhcp-mode: expected one of reservation, proxy, auto-proxy, off, got "full"');
+    expect(() => loadConfig(["--dhcp-interface", "a-name-longer-than-15"], {})).toThrow("--dhcp-interface: expected an interface name of 1-15 characters");
+    expect(() => loadConfig([], { WISP_DHCP_INTERFACE: "eth0,bad/name" })).toThrow('WISP_DHCP_INTERFACE: expected an interface name of 1-15 characters without \'/\', \':\' or spaces, got "bad/name"');
+    expect(() => loadConfig(["--dhcp-lease-time", "0"], {})).toThrow('--dhcp-lease-time: expected a number of seconds 1-4294967295, got "0"');
+    expect(() => loadConfig(["--dhcp-lease-time", "1h"], {})).toThrow("expected a number of seconds");
   });
 
   test("flags beat environment beat config file", () => {

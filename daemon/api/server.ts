@@ -1,12 +1,14 @@
 /**
- * The HTTP application: REST API under /api/v1 (bearer token), /healthz, /readyz and the
- * OpenAPI document. One error handler maps domain errors to `{code, message, field?}`.
+ * The HTTP application: REST API under /api/v1 (bearer token), /healthz, /readyz, /metrics
+ * (Prometheus) and the OpenAPI document. One error handler maps domain errors to
+ * `{code, message, field?}`.
  */
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Core } from "../core/types.ts";
 import { WispError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import { createMetricsRegistry, METRICS_CONTENT_TYPE, type MetricsRegistry } from "../lib/metrics.ts";
 import { checkBearer } from "./token.ts";
 import { resourceRoutes } from "./resources.ts";
 
@@ -16,14 +18,17 @@ export interface ApiOptions {
   token: string;
   logger: Logger;
   version: string;
+  /** Served at GET /metrics; an empty registry when not given. */
+  metrics?: MetricsRegistry;
 }
 
 /** Paths served without a token. */
-const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/api/v1/openapi.json", "/api/v1/openapi"]);
+const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/api/v1/openapi.json", "/api/v1/openapi"]);
 
 /** Builds the Elysia application (not yet listening). */
 export function createApi(opts: ApiOptions) {
   const { core, token, logger } = opts;
+  const metrics = opts.metrics ?? createMetricsRegistry();
   return new Elysia()
     .use(
       openapi({
@@ -36,7 +41,7 @@ export function createApi(opts: ApiOptions) {
           components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
           security: [{ bearer: [] }],
         },
-        exclude: { paths: ["/healthz", "/readyz"] },
+        exclude: { paths: ["/healthz", "/readyz", "/metrics"] },
       }),
     )
     .onError(({ code, error, set, request }) => {
@@ -86,5 +91,7 @@ export function createApi(opts: ApiOptions) {
         return { status: "unavailable", checks: { store: (e as Error).message, http: "ok" } };
       }
     })
+    // Prometheus text format; no token, as scrapers expect (it holds counters, no objects).
+    .get("/metrics", () => new Response(metrics.render(), { headers: { "content-type": METRICS_CONTENT_TYPE } }))
     .use(resourceRoutes(core));
 }
