@@ -45,3 +45,6 @@ export class TemplateFailure extends Error {
  * returned an error: `error calling <name>: <message>`.
  */
 export class FuncError extends Error {}
+
+/** The render's work budget ran out inside a function; no function may swallow it. */
+export class BudgetError extends FuncError {}

@@ -11,13 +11,13 @@ import { err, ok } from "../lib/result.ts";
 import type { AnyNode, ArgNode, BranchNode, ChainNode, CommandNode, IdentifierNode, ListNode, Node, PipeNode, TemplateNode, VariableNode } from "./ast.ts";
 import { nodeString } from "./ast.ts";
 import type { TemplateError } from "./errors.ts";
-import { FuncError, locate, TemplateFailure } from "./errors.ts";
+import { BudgetError, locate, TemplateFailure } from "./errors.ts";
 import type { CallContext, FuncSpec, Param } from "./func-spec.ts";
 import { formatValue, printValue } from "./format.ts";
 import type { TemplateSet } from "./parser.ts";
 import { goQuote } from "./quote.ts";
 import type { GoMap } from "./values.ts";
-import { Float64, isMap, isNil, isNumber, isTrue, kindOf, mapGet, numberOf, sortedEntries, typeName } from "./values.ts";
+import { Float64, isMap, isNil, isNumber, isTrue, kindOf, mapGet, numberOf, sortedEntries, typeName, unmetered } from "./values.ts";
 
 /** The limits one render runs under. */
 export interface ExecLimits {
@@ -79,7 +79,7 @@ class Run {
       maxBytes: limits.maxBytes,
       charge: (units) => {
         this.steps += units;
-        if (this.steps > limits.maxSteps) throw new FuncError(`execution exceeded ${limits.maxSteps} steps`);
+        if (this.steps > limits.maxSteps) throw new BudgetError(`execution exceeded ${limits.maxSteps} steps`);
       },
     };
   }
@@ -124,7 +124,7 @@ class Run {
         return "";
       case "action": {
         const v = this.evalPipeline(frame, dot, node.pipe);
-        if (node.pipe.decl.length === 0) this.write(frame, node, printValue(v));
+        if (node.pipe.decl.length === 0) this.write(frame, node, printValue(v, (n) => this.tick(frame, node, n)));
         return "";
       }
       case "if":
@@ -187,13 +187,13 @@ class Run {
         loop(sortedEntries(val as GoMap));
         break;
       case "int":
-        if (decl.length > 1) this.fail(frame, r, `can't use ${formatValue(val)} to iterate over more than one variable`);
+        if (decl.length > 1) this.fail(frame, r, `can't use ${formatValue(val, unmetered)} to iterate over more than one variable`);
         loop(counter(Number(val)));
         break;
       case "nil":
         break;
       default:
-        this.fail(frame, r, `range can't iterate over ${formatValue(val)}`);
+        this.fail(frame, r, `range can't iterate over ${formatValue(val, unmetered)}`);
     }
     const signal = !ran && r.elseList ? this.walkList(frame, dot, r.elseList) : "";
     frame.vars.length = mark;

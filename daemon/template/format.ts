@@ -3,7 +3,7 @@
  * floats in strconv's shortest `%g` form (`1.5`, `1e+06`), `<nil>` for nil. Also the float
  * digit machinery that printf's `%e %f %g` share.
  */
-import type { GoMap } from "./values.ts";
+import type { GoMap, Meter } from "./values.ts";
 import { kindOf, numberOf, sortedEntries } from "./values.ts";
 
 /** Decimal digits of a float: `d` without trailing zeros, the point after `dp` of them. */
@@ -78,7 +78,8 @@ export function formatFloat(x: number): string {
 export const formatInt = (n: number | bigint): string => (typeof n === "bigint" ? n.toString() : BigInt(n).toString());
 
 /** fmt's `%v`. */
-export function formatValue(v: unknown): string {
+export function formatValue(v: unknown, meter: Meter): string {
+  meter(1);
   switch (kindOf(v)) {
     case "nil":
       return "<nil>";
@@ -91,27 +92,27 @@ export function formatValue(v: unknown): string {
     case "string":
       return v as string;
     case "slice":
-      return "[" + (v as unknown[]).map(formatValue).join(" ") + "]";
+      return "[" + (v as unknown[]).map((x) => formatValue(x, meter)).join(" ") + "]";
     case "map":
-      return "map[" + sortedEntries(v as GoMap).map(([k, x]) => formatValue(k) + ":" + formatValue(x)).join(" ") + "]";
+      return "map[" + sortedEntries(v as GoMap).map(([k, x]) => formatValue(k, meter) + ":" + formatValue(x, meter)).join(" ") + "]";
     default:
       return "<func>";
   }
 }
 
 /** fmt.Sprint: spaces between operands when neither side is a string. */
-export function sprint(args: readonly unknown[]): string {
+export function sprint(args: readonly unknown[], meter: Meter): string {
   let out = "";
   args.forEach((a, i) => {
     const isString = typeof a === "string";
     if (i > 0 && !isString && typeof args[i - 1] !== "string") out += " ";
-    out += formatValue(a);
+    out += formatValue(a, meter);
   });
   return out;
 }
 
 /** fmt.Sprintln: spaces between all operands and a newline. */
-export const sprintln = (args: readonly unknown[]): string => args.map(formatValue).join(" ") + "\n";
+export const sprintln = (args: readonly unknown[], meter: Meter): string => args.map((a) => formatValue(a, meter)).join(" ") + "\n";
 
 /** How a value prints in a template action: like `%v`, except that nil prints nothing. */
-export const printValue = (v: unknown): string => (v === null || v === undefined ? "" : formatValue(v));
+export const printValue = (v: unknown, meter: Meter): string => (v === null || v === undefined ? "" : formatValue(v, meter));

@@ -6,7 +6,7 @@
 import { FuncError } from "./errors.ts";
 import { formatValue } from "./format.ts";
 import { parseGoFloat } from "./literal.ts";
-import type { GoMap } from "./values.ts";
+import type { GoMap, Meter } from "./values.ts";
 import { Float64, isNumber, kindOf, numberOf } from "./values.ts";
 
 /** Parameter types: values of other types are refused before the call, as Go refuses them. */
@@ -55,6 +55,15 @@ export function fnRest<const P extends readonly Param[], const R extends Param>(
   return { params, rest, call: (args) => impl(...(args as [...Args<P>, ...ParamType<R>[]])) };
 }
 
+/** A variadic function that needs the call context. */
+export function fnRestCtx<const P extends readonly Param[], const R extends Param>(
+  params: P,
+  rest: R,
+  impl: (ctx: CallContext, ...a: [...Args<P>, ...ParamType<R>[]]) => unknown,
+): FuncSpec {
+  return { params, rest, call: (args, ctx) => impl(ctx, ...(args as [...Args<P>, ...ParamType<R>[]])) };
+}
+
 /** A function with fixed parameters that needs the call context. */
 export function fnCtx<const P extends readonly Param[]>(params: P, impl: (ctx: CallContext, ...a: Args<P>) => unknown): FuncSpec {
   return { params, call: (args, ctx) => impl(ctx, ...(args as Args<P>)) };
@@ -81,12 +90,12 @@ export function byteSlice(s: string, start: number, end?: number): string {
 export const bytesOf = (s: string): Uint8Array => utf8.encode(s);
 
 /** Sprig's strval: strings as they are, everything else as `%v` prints it. */
-export const strval = (v: unknown): string => (typeof v === "string" ? v : formatValue(v));
+export const strval = (v: unknown, meter: Meter): string => (typeof v === "string" ? v : formatValue(v, meter));
 
 /** Sprig's strslice: a list as strings (nil elements dropped), or a lone value as one string. */
-export function strslice(v: unknown): string[] {
-  if (Array.isArray(v)) return v.filter((x) => x !== null && x !== undefined).map(strval);
-  return v === null || v === undefined ? [] : [strval(v)];
+export function strslice(v: unknown, meter: Meter): string[] {
+  if (Array.isArray(v)) return v.filter((x) => x !== null && x !== undefined).map((x) => strval(x, meter));
+  return v === null || v === undefined ? [] : [strval(v, meter)];
 }
 
 /** cast.ToInt64 as Sprig uses it: floats truncate, strings parse (Go syntax), failures are 0. */

@@ -4,12 +4,12 @@
  */
 import { FuncError } from "./errors.ts";
 import type { FuncSpec } from "./func-spec.ts";
-import { byteLength, byteSlice, bytesOf, fn, fnRest } from "./func-spec.ts";
+import { byteLength, byteSlice, bytesOf, fn, fnCtx, fnRest, fnRestCtx } from "./func-spec.ts";
 import { formatValue, sprint, sprintln } from "./format.ts";
 import { sprintf } from "./printf.ts";
 import { isPrint } from "./quote.ts";
-import type { GoMap, Kind } from "./values.ts";
-import { isNil, isTrue, kindOf, mapGet, mapSize, numberOf, typeName } from "./values.ts";
+import type { GoMap, Kind, Meter } from "./values.ts";
+import { isNil, isTrue, kindOf, mapGet, mapSize, numberOf, typeName, unmetered } from "./values.ts";
 
 /** Go's len: strings count UTF-8 bytes. */
 function length(v: unknown): number {
@@ -87,7 +87,7 @@ function basicKind(v: unknown): Kind | "other" {
 }
 
 /** Go's eq: arg1 == arg2 || arg1 == arg3 …; ints and floats are different types. */
-function eq(a: unknown, ...others: unknown[]): boolean {
+function eq(meter: Meter, a: unknown, ...others: unknown[]): boolean {
   if (others.length === 0) throw new FuncError("missing argument for comparison");
   const ka = basicKind(a);
   for (const b of others) {
@@ -103,7 +103,7 @@ function eq(a: unknown, ...others: unknown[]): boolean {
     } else if (isNil(a) || isNil(b)) {
       truth = isNil(a) && isNil(b);
     } else {
-      throw new FuncError(`non-comparable type ${formatValue(b)}: ${typeName(b)}`);
+      throw new FuncError(`non-comparable type ${formatValue(b, meter)}: ${typeName(b)}`);
     }
     if (truth) return true;
   }
@@ -121,11 +121,12 @@ function lt(a: unknown, b: unknown): boolean {
   return numberOf(a as number) < numberOf(b as number);
 }
 
-const le = (a: unknown, b: unknown): boolean => lt(a, b) || eq(a, b);
+/** lt has refused everything but scalars by the time eq runs, so eq needs no meter here. */
+const le = (a: unknown, b: unknown): boolean => lt(a, b) || eq(unmetered, a, b);
 
 /** The text html/js/urlquery work on: one string as is, else the arguments printed (nil as ""). */
-const argText = (args: unknown[]): string =>
-  args.length === 1 && typeof args[0] === "string" ? args[0] : sprint(args.map((a) => (isNil(a) ? "" : a)));
+const argText = (args: unknown[], meter: Meter): string =>
+  args.length === 1 && typeof args[0] === "string" ? args[0] : sprint(args.map((a) => (isNil(a) ? "" : a)), meter);
 
 const HTML_ESCAPES: Record<string, string> = { "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&#39;", '"': "&#34;", "\0": "\ufffd" };
 
@@ -177,18 +178,18 @@ export const BUILTIN_FUNCS: Record<string, FuncSpec> = {
   len: fn(["any"], length),
   index: fnRest(["any"], "any", index),
   slice: fnRest(["any"], "any", slice),
-  print: fnRest([], "any", (...a) => sprint(a)),
-  printf: fnRest(["string"], "any", (f, ...a) => sprintf(f, a)),
-  println: fnRest([], "any", (...a) => sprintln(a)),
-  eq: fnRest(["any"], "any", eq),
-  ne: fn(["any", "any"], (a, b) => !eq(a, b)),
+  print: fnRestCtx([], "any", (ctx, ...a) => sprint(a, ctx.charge)),
+  printf: fnRestCtx(["string"], "any", (ctx, f, ...a) => sprintf(f, a, ctx.charge)),
+  println: fnRestCtx([], "any", (ctx, ...a) => sprintln(a, ctx.charge)),
+  eq: fnRestCtx(["any"], "any", (ctx, a, ...others) => eq(ctx.charge, a, ...others)),
+  ne: fnCtx(["any", "any"], (ctx, a, b) => !eq(ctx.charge, a, b)),
   lt: fn(["any", "any"], lt),
   le: fn(["any", "any"], le),
   gt: fn(["any", "any"], (a, b) => !le(a, b)),
   ge: fn(["any", "any"], (a, b) => !lt(a, b)),
-  html: fnRest([], "any", (...a) => htmlEscape(argText(a))),
-  js: fnRest([], "any", (...a) => jsEscape(argText(a))),
-  urlquery: fnRest([], "any", (...a) => queryEscape(argText(a))),
+  html: fnRestCtx([], "any", (ctx, ...a) => htmlEscape(argText(a, ctx.charge))),
+  js: fnRestCtx([], "any", (ctx, ...a) => jsEscape(argText(a, ctx.charge))),
+  urlquery: fnRestCtx([], "any", (ctx, ...a) => queryEscape(argText(a, ctx.charge))),
   call: fnRest(["any"], "any", () => {
     throw new FuncError("call is not supported: template data holds no functions");
   }),

@@ -4,9 +4,10 @@
  * trailing newline; an empty input is an error).
  */
 import YAML from "yaml";
-import { FuncError } from "./errors.ts";
+import { BudgetError, FuncError } from "./errors.ts";
 import type { FuncSpec } from "./func-spec.ts";
-import { bytesOf, fn } from "./func-spec.ts";
+import type { CallContext } from "./func-spec.ts";
+import { bytesOf, fn, fnCtx } from "./func-spec.ts";
 import { goJson } from "./json.ts";
 import { importData, toPlain } from "./values.ts";
 
@@ -22,28 +23,31 @@ function b64dec(s: string): string {
 }
 
 /** Sprig's toJson family: an encoding error gives "" rather than failing. */
-function toJson(v: unknown, opts: { indent?: string; escapeHTML?: boolean }): string {
+function toJson(ctx: CallContext, v: unknown, opts: { indent?: string; escapeHTML?: boolean }): string {
   try {
-    return goJson(v, opts);
+    return goJson(v, ctx.charge, opts);
   } catch (e) {
-    if (e instanceof FuncError) return "";
+    if (e instanceof FuncError && !(e instanceof BudgetError)) return "";
     throw e;
   }
 }
 
 /** Sprig's fromJson: invalid JSON gives nil. */
-function fromJson(s: string): unknown {
+function fromJson(ctx: CallContext, s: string): unknown {
+  let parsed: unknown;
   try {
-    return importData(JSON.parse(s));
+    parsed = JSON.parse(s);
   } catch {
     return null;
   }
+  return importData(parsed, ctx.charge);
 }
 
 /** Tinkerbell's toYaml. */
-function toYaml(v: unknown): string {
+function toYaml(ctx: CallContext, v: unknown): string {
+  const plain = toPlain(v, ctx.charge);
   try {
-    const text = YAML.stringify(toPlain(v), { sortMapEntries: true, indentSeq: false, lineWidth: 0 });
+    const text = YAML.stringify(plain, { sortMapEntries: true, indentSeq: false, lineWidth: 0 });
     return text.endsWith("\n") ? text.slice(0, -1) : text;
   } catch (e) {
     throw new FuncError(`toYaml: ${e instanceof Error ? e.message : String(e)}`);
@@ -51,23 +55,25 @@ function toYaml(v: unknown): string {
 }
 
 /** Tinkerbell's fromYaml. */
-function fromYaml(s: string): unknown {
+function fromYaml(ctx: CallContext, s: string): unknown {
   if (s === "") throw new FuncError("fromYaml: empty YAML input");
+  let parsed: unknown;
   try {
-    return importData(YAML.parse(s));
+    parsed = YAML.parse(s);
   } catch (e) {
     throw new FuncError(`fromYaml: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
   }
+  return importData(parsed, ctx.charge);
 }
 
 /** Encoding functions. */
 export const ENCODING_FUNCS: Record<string, FuncSpec> = {
   b64enc: fn(["string"], (s) => Buffer.from(bytesOf(s)).toString("base64")),
   b64dec: fn(["string"], b64dec),
-  toJson: fn(["any"], (v) => toJson(v, {})),
-  toPrettyJson: fn(["any"], (v) => toJson(v, { indent: "  " })),
-  toRawJson: fn(["any"], (v) => toJson(v, { escapeHTML: false })),
-  fromJson: fn(["string"], fromJson),
-  toYaml: fn(["any"], toYaml),
-  fromYaml: fn(["string"], fromYaml),
+  toJson: fnCtx(["any"], (ctx, v) => toJson(ctx, v, {})),
+  toPrettyJson: fnCtx(["any"], (ctx, v) => toJson(ctx, v, { indent: "  " })),
+  toRawJson: fnCtx(["any"], (ctx, v) => toJson(ctx, v, { escapeHTML: false })),
+  fromJson: fnCtx(["string"], fromJson),
+  toYaml: fnCtx(["any"], toYaml),
+  fromYaml: fnCtx(["string"], fromYaml),
 };

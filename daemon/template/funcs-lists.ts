@@ -5,12 +5,12 @@
  */
 import { FuncError } from "./errors.ts";
 import type { CallContext, FuncSpec } from "./func-spec.ts";
-import { asList, fn, fnCtx, fnRest, kindName, strslice, strval } from "./func-spec.ts";
+import { asList, fn, fnCtx, fnRest, fnRestCtx, kindName, strslice, strval } from "./func-spec.ts";
 import { isEmpty } from "./funcs-misc.ts";
-import type { GoMap } from "./values.ts";
+import type { GoMap, Meter } from "./values.ts";
 import { deepEqual, importData, isMap, isNil, kindOf, mapDelete, mapGet, mapSet, newMap, sortedEntries, sortedKeys } from "./values.ts";
 
-const inList = (list: unknown[], v: unknown): boolean => list.some((x) => deepEqual(x, v));
+const inList = (list: unknown[], v: unknown, meter: Meter): boolean => list.some((x) => deepEqual(x, v, meter));
 
 /** A canonical key for set membership of simple values; undefined for values needing deepEqual. */
 function simpleKey(v: unknown): string | undefined {
@@ -29,16 +29,16 @@ function uniq(ctx: CallContext, list: unknown[]): unknown[] {
     if (key !== undefined) {
       if (!seen.has(key)) seen.add(key), out.push(v);
     } else {
-      ctx.charge(out.length);
-      if (!inList(out, v)) out.push(v);
+      if (!inList(out, v, ctx.charge)) out.push(v);
     }
   }
   return out;
 }
 
-function requireMap(v: unknown, fnName: string): GoMap {
+/** A dict argument, or Go's failed type assertion. */
+function requireMap(v: unknown): GoMap {
   if (isMap(v)) return v;
-  throw new FuncError(`${fnName}: interface conversion: interface {} is ${kindName(v)}, not map[string]interface {}`);
+  throw new FuncError(`interface conversion: interface {} is ${kindName(v)}, not map[string]interface {}`);
 }
 
 /** Sprig's dig: keys…, default, dict. */
@@ -46,31 +46,31 @@ function dig(...args: unknown[]): unknown {
   if (args.length < 3) throw new FuncError("dig needs at least three arguments");
   const keys = args.slice(0, -2);
   const def = args[args.length - 2];
-  let cur: GoMap = requireMap(args[args.length - 1], "dig");
+  let cur: GoMap = requireMap(args[args.length - 1]);
   for (const [i, key] of keys.entries()) {
-    if (typeof key !== "string") throw new FuncError(`dig: interface conversion: interface {} is ${kindName(key)}, not string`);
+    if (typeof key !== "string") throw new FuncError(`interface conversion: interface {} is ${kindName(key)}, not string`);
     const step = mapGet(cur, key);
     if (!step.found) return def;
     if (i === keys.length - 1) return step.value;
-    cur = requireMap(step.value, "dig");
+    cur = requireMap(step.value);
   }
   return def;
 }
 
 /** mergo.Merge as Sprig uses it: fills keys missing from dst, recursing into nested dicts. */
-function mergeInto(dst: GoMap, src: GoMap, overwrite: boolean): void {
+function mergeInto(dst: GoMap, src: GoMap, overwrite: boolean, meter: Meter): void {
   for (const [k, v] of sortedEntries(src)) {
     const key = String(k);
     const cur = mapGet(dst, key);
-    if (cur.found && isMap(cur.value) && isMap(v)) mergeInto(cur.value, v, overwrite);
-    else if (!cur.found || (overwrite && !isEmpty(v)) || isEmpty(cur.value)) mapSet(dst, key, importData(v));
+    if (cur.found && isMap(cur.value) && isMap(v)) mergeInto(cur.value, v, overwrite, meter);
+    else if (!cur.found || (overwrite && !isEmpty(v)) || isEmpty(cur.value)) mapSet(dst, key, importData(v, meter));
   }
 }
 
 function merge(overwrite: boolean): FuncSpec {
-  return fnRest(["map"], "map", (dst, ...srcs) => {
+  return fnRestCtx(["map"], "map", (ctx, dst, ...srcs) => {
     if (!dst) throw new FuncError("assignment to entry in nil map");
-    for (const src of srcs) if (src) mergeInto(dst, src, overwrite);
+    for (const src of srcs) if (src) mergeInto(dst, src, overwrite, ctx.charge);
     return dst;
   });
 }
@@ -105,9 +105,9 @@ function seq(ctx: CallContext, ...params: number[]): string {
 /** Sprig's list and dict functions. */
 export const LIST_FUNCS: Record<string, FuncSpec> = {
   list: fnRest([], "any", (...a) => a),
-  dict: fnRest([], "any", (...a) => {
+  dict: fnRestCtx([], "any", (ctx, ...a) => {
     const d = newMap();
-    for (let i = 0; i < a.length; i += 2) mapSet(d, strval(a[i]), i + 1 < a.length ? a[i + 1] : "");
+    for (let i = 0; i < a.length; i += 2) mapSet(d, strval(a[i], ctx.charge), i + 1 < a.length ? a[i + 1] : "");
     return d;
   }),
   get: fn(["map", "string"], (d, k) => {
@@ -119,7 +119,10 @@ export const LIST_FUNCS: Record<string, FuncSpec> = {
     mapSet(d, k, v);
     return d;
   }),
-  unset: fn(["map", "string"], (d, k) => (d && mapDelete(d, k), d)),
+  unset: fn(["map", "string"], (d, k) => {
+    if (d) mapDelete(d, k);
+    return d;
+  }),
   hasKey: fn(["map", "string"], (d, k) => !!d && mapGet(d, k).found),
   keys: fnRest([], "map", (...ds) => ds.flatMap((d) => (d ? sortedKeys(d).map(String) : [])).sort()),
   values: fn(["map"], (d) => (d ? sortedEntries(d).map(([, v]) => v) : [])),
@@ -151,14 +154,14 @@ export const LIST_FUNCS: Record<string, FuncSpec> = {
     }),
   ),
   uniq: fnCtx(["any"], (ctx, l) => uniq(ctx, asList(l, "find uniq"))),
-  has: fn(["any", "any"], (needle, hay) => {
+  has: fnCtx(["any", "any"], (ctx, needle, hay) => {
     if (isNil(hay)) return false;
-    return inList(asList(hay, "find has"), needle);
+    return inList(asList(hay, "find has"), needle, ctx.charge);
   }),
-  without: fnRest(["any"], "any", (l, ...omit) => asList(l, "find without").filter((v) => !inList(omit, v))),
+  without: fnRestCtx(["any"], "any", (ctx, l, ...omit) => asList(l, "find without").filter((v) => !inList(omit, v, ctx.charge))),
   compact: onList("compact", (l) => l.filter((v) => !isEmpty(v))),
   reverse: onList("find reverse", (l) => [...l].reverse()),
-  sortAlpha: fn(["any"], (l) => (Array.isArray(l) ? strslice(l).sort() : [strval(l)])),
+  sortAlpha: fnCtx(["any"], (ctx, l) => (Array.isArray(l) ? strslice(l, ctx.charge).sort() : [strval(l, ctx.charge)])),
   until: fnCtx(["int"], (ctx, n) => untilStep(ctx, 0, n, n < 0 ? -1 : 1)),
   untilStep: fnCtx(["int", "int", "int"], untilStep),
   seq: { params: [], rest: "int", call: (args, ctx) => seq(ctx, ...(args as number[])) },

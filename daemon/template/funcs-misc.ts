@@ -4,7 +4,7 @@
  */
 import { FuncError } from "./errors.ts";
 import type { FuncSpec } from "./func-spec.ts";
-import { fn, fnRest, kindName } from "./func-spec.ts";
+import { fn, fnCtx, fnRest, kindName } from "./func-spec.ts";
 import type { GoMap } from "./values.ts";
 import { importData, kindOf, mapSize, numberOf, typeName } from "./values.ts";
 
@@ -48,5 +48,5 @@ export const MISC_FUNCS: Record<string, FuncSpec> = {
   kindIs: fn(["string", "any"], (k, v) => kindName(v) === k),
   typeOf: fn(["any"], typeName),
   typeIs: fn(["string", "any"], (t, v) => typeName(v) === t),
-  deepCopy: fn(["any"], (v) => importData(v)),
+  deepCopy: fnCtx(["any"], (ctx, v) => importData(v, ctx.charge)),
 };

@@ -4,7 +4,7 @@
  */
 import { FuncError } from "./errors.ts";
 import type { CallContext, FuncSpec } from "./func-spec.ts";
-import { byteLength, byteSlice, checkSize, fn, fnCtx, fnRest, strslice, strval } from "./func-spec.ts";
+import { byteLength, byteSlice, checkSize, fn, fnCtx, fnRestCtx, strslice, strval } from "./func-spec.ts";
 import { formatValue } from "./format.ts";
 import { goQuote } from "./quote.ts";
 import { isNil, newMap } from "./values.ts";
@@ -128,15 +128,15 @@ export const STRING_FUNCS: Record<string, FuncSpec> = {
   split: fn(["string", "string"], (sep, s) => indexedMap(goSplit(s, sep))),
   splitn: fn(["string", "int", "string"], (sep, n, s) => indexedMap(goSplit(s, sep, n))),
   splitList: fn(["string", "string"], (sep, s) => goSplit(s, sep)),
-  join: fn(["string", "any"], (sep, v) => strslice(v).join(sep)),
+  join: fnCtx(["string", "any"], (ctx, sep, v) => strslice(v, ctx.charge).join(sep)),
   repeat: fnCtx(["int", "string"], repeat),
   substr: fn(["int", "int", "string"], substr),
   trunc: fn(["int", "string"], trunc),
-  quote: fnRest([], "any", (...a) => a.filter((x) => !isNil(x)).map((x) => goQuote(strval(x))).join(" ")),
-  squote: fnRest([], "any", (...a) => a.filter((x) => !isNil(x)).map((x) => `'${strval(x)}'`).join(" ")),
-  cat: fnRest([], "any", (...a) => a.filter((x) => !isNil(x)).map(formatValue).join(" ")),
+  quote: fnRestCtx([], "any", (ctx, ...a) => a.filter((x) => !isNil(x)).map((x) => goQuote(strval(x, ctx.charge))).join(" ")),
+  squote: fnRestCtx([], "any", (ctx, ...a) => a.filter((x) => !isNil(x)).map((x) => `'${strval(x, ctx.charge)}'`).join(" ")),
+  cat: fnRestCtx([], "any", (ctx, ...a) => a.filter((x) => !isNil(x)).map((x) => formatValue(x, ctx.charge)).join(" ")),
   indent: fnCtx(["int", "string"], indent),
   nindent: fnCtx(["int", "string"], (ctx, n, s) => "\n" + indent(ctx, n, s)),
-  toString: fn(["any"], strval),
-  toStrings: fn(["any"], strslice),
+  toString: fnCtx(["any"], (ctx, v) => strval(v, ctx.charge)),
+  toStrings: fnCtx(["any"], (ctx, v) => strslice(v, ctx.charge)),
 };

@@ -24,6 +24,9 @@ const DEFAULT_NAME = "template";
 /** Units of work one render may spend (nodes, loop iterations, sizes of function results). */
 const MAX_STEPS = 2_000_000;
 
+/** Values in the caller's data beyond which a render is refused (Hardware objects hold hundreds). */
+const MAX_DATA_NODES = 1_000_000;
+
 /** Nested {{template}} calls allowed (Go allows 100000; real templates nest a few levels). */
 const MAX_TEMPLATE_DEPTH = 200;
 
@@ -52,7 +55,11 @@ export function renderTemplate(
     if (!parsed.ok) return parsed;
     let imported: unknown;
     try {
-      imported = importData(data);
+      let nodes = 0;
+      imported = importData(data, (n) => {
+        nodes += n;
+        if (nodes > MAX_DATA_NODES) throw new TypeError(`more than ${MAX_DATA_NODES} values`);
+      });
     } catch (e) {
       return err({ message: `template: ${name}: unusable data: ${e instanceof Error ? e.message : String(e)}` });
     }

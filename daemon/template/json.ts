@@ -3,7 +3,7 @@
  * `<`, `>`, `&` escaped as \u003c… unless raw, U+2028/2029 escaped, ints exact, NaN refused.
  */
 import { FuncError } from "./errors.ts";
-import type { GoMap } from "./values.ts";
+import type { GoMap, Meter } from "./values.ts";
 import { kindOf, numberOf, sortedEntries } from "./values.ts";
 
 const hex4 = (c: number): string => "\\u" + c.toString(16).padStart(4, "0");
@@ -41,10 +41,11 @@ function jsonFloat(x: number): string {
 }
 
 /** Encodes a template value as Go's json.Marshal (or MarshalIndent with `indent`) would. */
-export function goJson(v: unknown, opts: { indent?: string; escapeHTML?: boolean } = {}): string {
+export function goJson(v: unknown, meter: Meter, opts: { indent?: string; escapeHTML?: boolean } = {}): string {
   const escapeHTML = opts.escapeHTML ?? true;
   const indent = opts.indent;
   const encode = (x: unknown, prefix: string): string => {
+    meter(1);
     const nl = indent === undefined ? "" : "\n" + prefix + indent;
     const close = indent === undefined ? "" : "\n" + prefix;
     const colon = indent === undefined ? ":" : ": ";

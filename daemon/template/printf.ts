@@ -8,8 +8,8 @@
 import type { Digits } from "./format.ts";
 import { formatValue, layoutE, layoutF, layoutG } from "./format.ts";
 import { goQuote, goQuoteRune, isValidRune } from "./quote.ts";
-import type { GoMap } from "./values.ts";
-import { kindOf, numberOf, sortedEntries, typeName } from "./values.ts";
+import type { GoMap, Meter } from "./values.ts";
+import { kindOf, numberOf, sortedEntries, typeName, unmetered } from "./values.ts";
 
 /** Widths and precisions beyond this are refused, as Go refuses them (%!(BADWIDTH)). */
 const MAX_WIDTH = 1_000_000;
@@ -50,8 +50,9 @@ function padNumber(sign: string, body: string, spec: Spec, zeroOk: boolean): str
 
 const signOf = (neg: boolean, spec: Spec): string => (neg ? "-" : spec.plus ? "+" : spec.space ? " " : "");
 
+/** Go's note for a verb that does not fit the value; only scalars reach it, so it needs no meter. */
 function badVerb(verb: string, v: unknown): string {
-  return v === null || v === undefined ? `%!${verb}(<nil>)` : `%!${verb}(${typeName(v)}=${formatValue(v)})`;
+  return v === null || v === undefined ? `%!${verb}(<nil>)` : `%!${verb}(${typeName(v)}=${formatValue(v, unmetered)})`;
 }
 
 function formatInteger(n: number, verb: string, spec: Spec): string {
@@ -140,7 +141,8 @@ function formatString(s: string, verb: string, spec: Spec): string {
 }
 
 /** One argument under one verb; slices and maps apply the verb to each element, as fmt does. */
-function formatArg(v: unknown, verb: string, spec: Spec): string {
+function formatArg(v: unknown, verb: string, spec: Spec, meter: Meter): string {
+  meter(1);
   if (verb === "T") return pad(typeName(v), spec);
   switch (kindOf(v)) {
     case "nil":
@@ -154,9 +156,9 @@ function formatArg(v: unknown, verb: string, spec: Spec): string {
     case "string":
       return formatString(v as string, verb, spec);
     case "slice":
-      return "[" + (v as unknown[]).map((e) => formatArg(e, verb, spec)).join(" ") + "]";
+      return "[" + (v as unknown[]).map((e) => formatArg(e, verb, spec, meter)).join(" ") + "]";
     case "map":
-      return "map[" + sortedEntries(v as GoMap).map(([k, x]) => formatArg(k, verb, spec) + ":" + formatArg(x, verb, spec)).join(" ") + "]";
+      return "map[" + sortedEntries(v as GoMap).map(([k, x]) => formatArg(k, verb, spec, meter) + ":" + formatArg(x, verb, spec, meter)).join(" ") + "]";
     default:
       return badVerb(verb, v);
   }
@@ -177,7 +179,7 @@ function readNumber(format: string, i: number, args: readonly unknown[], argi: n
 }
 
 /** fmt.Sprintf. */
-export function sprintf(format: string, args: readonly unknown[]): string {
+export function sprintf(format: string, args: readonly unknown[], meter: Meter): string {
   let out = "";
   let argi = 0;
   let i = 0;
@@ -216,10 +218,10 @@ export function sprintf(format: string, args: readonly unknown[]): string {
     i += verb.length;
     if (verb === "%") out += "%";
     else if (argi >= args.length) out += `%!${verb}(MISSING)`;
-    else out += formatArg(args[argi++], verb, spec);
+    else out += formatArg(args[argi++], verb, spec, meter);
   }
   if (argi < args.length) {
-    const extra = args.slice(argi).map((a) => (a === null || a === undefined ? "<nil>" : `${typeName(a)}=${formatValue(a)}`));
+    const extra = args.slice(argi).map((a) => (a === null || a === undefined ? "<nil>" : `${typeName(a)}=${formatValue(a, meter)}`));
     out += `%!(EXTRA ${extra.join(", ")})`;
   }
   return out;

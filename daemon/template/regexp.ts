@@ -164,7 +164,7 @@ export function execRegexp(re: Regexp, s: string, from: number, charge: Charge):
   let clist: Thread[] = [];
   for (let pos = from; ; ) {
     if (!matched) add(clist, 0, empty, pos);
-    if (clist.length === 0) break;
+    else if (clist.length === 0) break; // nothing left that could beat the match
     const c = s.codePointAt(pos) ?? -1;
     const width = c > 0xffff ? 2 : 1;
     gen++;

@@ -38,6 +38,16 @@ export function kindOf(v: unknown): Kind {
   }
 }
 
+/**
+ * Counts the nodes a walk over a value visits (printing, encoding, comparing, copying). Values
+ * can share structure — `$d = list $d $d` doubles a tree at the cost of one call — so every walk
+ * is charged to the render's work budget rather than trusted to be small.
+ */
+export type Meter = (nodes: number) => void;
+
+/** A meter that counts nothing, for walks over values known to be small. */
+export const unmetered: Meter = () => {};
+
 /** True for nil (null or undefined). */
 export const isNil = (v: unknown): v is null | undefined => v === null || v === undefined;
 
@@ -138,9 +148,11 @@ export function isTrue(v: unknown): boolean {
 }
 
 /** reflect.DeepEqual on template values: same kind and same contents. */
-export function deepEqual(a: unknown, b: unknown): boolean {
+export function deepEqual(a: unknown, b: unknown, meter: Meter): boolean {
+  meter(1);
   const k = kindOf(a);
   if (k !== kindOf(b)) return false;
+  if (a === b) return true; // the same list or map, as Go short-cuts identical pointers
   switch (k) {
     case "nil":
       return true;
@@ -150,7 +162,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     case "slice": {
       const x = a as unknown[];
       const y = b as unknown[];
-      return x.length === y.length && x.every((v, i) => deepEqual(v, y[i]));
+      return x.length === y.length && x.every((v, i) => deepEqual(v, y[i], meter));
     }
     case "map": {
       const x = a as GoMap;
@@ -158,7 +170,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
       if (mapSize(x) !== mapSize(y)) return false;
       return sortedKeys(x).every((key) => {
         const other = mapGet(y, key);
-        return other.found && deepEqual(mapGet(x, key).value, other.value);
+        return other.found && deepEqual(mapGet(x, key).value, other.value, meter);
       });
     }
     default:
@@ -174,8 +186,9 @@ const MAX_DATA_DEPTH = 1000;
  * maps as in Go, and that must never reach the caller's objects. Dates become RFC 3339 text,
  * as they would after a JSON round trip; functions and symbols are refused.
  */
-export function importData(v: unknown, depth = 0): unknown {
+export function importData(v: unknown, meter: Meter, depth = 0): unknown {
   if (depth > MAX_DATA_DEPTH) throw new TypeError(`data nested deeper than ${MAX_DATA_DEPTH} levels`);
+  meter(1);
   switch (typeof v) {
     case "undefined":
       return null;
@@ -187,11 +200,11 @@ export function importData(v: unknown, depth = 0): unknown {
       return Number(v);
     case "object": {
       if (v === null || v instanceof Float64) return v;
-      if (Array.isArray(v)) return v.map((x) => importData(x, depth + 1));
+      if (Array.isArray(v)) return v.map((x) => importData(x, meter, depth + 1));
       if (v instanceof Date) return v.toISOString();
-      if (v instanceof Map) return new Map([...v].map(([k, x]) => [importData(k, depth + 1), importData(x, depth + 1)]));
+      if (v instanceof Map) return new Map([...v].map(([k, x]) => [importData(k, meter, depth + 1), importData(x, meter, depth + 1)]));
       const out = newMap();
-      for (const [k, x] of Object.entries(v)) mapSet(out, k, importData(x, depth + 1));
+      for (const [k, x] of Object.entries(v)) mapSet(out, k, importData(x, meter, depth + 1));
       return out;
     }
     default:
@@ -200,15 +213,16 @@ export function importData(v: unknown, depth = 0): unknown {
 }
 
 /** The value as plain JSON-like data (for YAML output): floats unboxed, Maps as objects. */
-export function toPlain(v: unknown): unknown {
+export function toPlain(v: unknown, meter: Meter): unknown {
+  meter(1);
   if (v === undefined) return null;
   if (v instanceof Float64) return v.value;
   if (typeof v === "bigint") return Number(v);
-  if (Array.isArray(v)) return v.map(toPlain);
+  if (Array.isArray(v)) return v.map((x) => toPlain(x, meter));
   if (typeof v === "object" && v !== null) {
     const out: Record<string, unknown> = {};
     for (const [k, x] of sortedEntries(v as GoMap)) {
-      Object.defineProperty(out, String(k), { value: toPlain(x), writable: true, enumerable: true, configurable: true });
+      Object.defineProperty(out, String(k), { value: toPlain(x, meter), writable: true, enumerable: true, configurable: true });
     }
     return out;
   }
