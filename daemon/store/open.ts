@@ -29,8 +29,16 @@ export interface Store {
   readonly driver: "pglite" | "postgres";
   /** Throws when the database does not answer. */
   ping(): Promise<void>;
+  /**
+   * LISTENs on `channel` (NOTIFY payloads go to `onNotify`); resolves once listening and to a
+   * function that stops. `onReconnect` runs when a lost listening connection is back, since
+   * notifications sent while it was down are gone (postgres only; PGlite never disconnects).
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
+
+type Listen = Store["listen"];
 
 /** Where the store lives; `databaseUrl` wins over `dataDir`. */
 export interface OpenStoreOptions {
@@ -71,7 +79,16 @@ async function openPostgres(url: string, logger?: StoreLogger): Promise<Store> {
     await client.end({ timeout: 1 });
     throw e;
   }
-  return wrap(db, "postgres", () => client.end({ timeout: 5 }));
+  const listen: Listen = async (channel, onNotify, onReconnect) => {
+    let listening = false;
+    // postgres.js keeps a connection of its own for LISTEN and calls `onlisten` on every (re)connect.
+    const request = await client.listen(channel, onNotify, () => {
+      if (listening) onReconnect?.();
+      listening = true;
+    });
+    return () => request.unlisten();
+  };
+  return wrap(db, "postgres", () => client.end({ timeout: 5 }), listen);
 }
 
 async function openPglite(dir: string, logger?: StoreLogger): Promise<Store> {
@@ -88,10 +105,14 @@ async function openPglite(dir: string, logger?: StoreLogger): Promise<Store> {
     await client.close();
     throw e;
   }
-  return wrap(db, "pglite", () => client.close());
+  const listen: Listen = async (channel, onNotify) => {
+    const stop = await client.listen(channel, onNotify);
+    return () => stop();
+  };
+  return wrap(db, "pglite", () => client.close(), listen);
 }
 
-function wrap(db: Db, driver: Store["driver"], close: () => Promise<void>): Store {
+function wrap(db: Db, driver: Store["driver"], close: () => Promise<void>, listen: Listen): Store {
   let closed: Promise<void> | undefined;
   return {
     db,
@@ -99,6 +120,7 @@ function wrap(db: Db, driver: Store["driver"], close: () => Promise<void>): Stor
     async ping() {
       await db.execute(sql`select 1`);
     },
+    listen,
     // Idempotent: tests and shutdown paths may both close.
     close: () => (closed ??= close()),
   };
