@@ -8,26 +8,28 @@ import { normalizeMac } from "../manifest/parse.ts";
 import { renderTemplate, type TemplateError } from "../template/index.ts";
 import type { WorkflowDefinition } from "../workflow/definition.ts";
 import { parseWorkflowDefinition } from "../workflow/parse.ts";
+import { goInterfaces, goMetadata } from "./go-view.ts";
 import { hardwareMacs } from "./hardware.ts";
 import { objectError, type SourceLoc } from "./objects.ts";
 import type { StoredHardware, StoredTemplate } from "./types.ts";
 
-/** Tinkerbell's legacy `.Hardware` view (its templateHardwareData), with JSON field names. */
+/** Tinkerbell's legacy `.Hardware` view (its templateHardwareData): Go field names and zero values. */
 export interface LegacyHardwareData {
-  Disks: string[];
-  Interfaces: unknown[];
+  Disks: string[] | null;
+  Interfaces: unknown[] | null;
   UserData: string;
-  Metadata: unknown;
+  Metadata: Record<string, unknown>;
   VendorData: string;
 }
 
-/** The legacy `.Hardware` data: absent fields are zero values, as in Go, so templates can test them. */
+/** The legacy `.Hardware` data, shaped as Tinkerbell's Go structs (see go-view.ts). */
 export function legacyHardwareData(hw: StoredHardware): LegacyHardwareData {
+  const disks = (hw.spec.disks ?? []).map((d) => d.device ?? "");
   return {
-    Disks: (hw.spec.disks ?? []).flatMap((d) => (d.device ? [d.device] : [])),
-    Interfaces: hw.spec.interfaces ?? [],
+    Disks: disks.length ? disks : null,
+    Interfaces: goInterfaces(hw.spec.interfaces),
     UserData: hw.spec.userData ?? "",
-    Metadata: hw.spec.metadata ?? {},
+    Metadata: goMetadata(hw.spec.metadata),
     VendorData: hw.spec.vendorData ?? "",
   };
 }
