@@ -35,6 +35,11 @@ export interface DhcpHost {
   disableDhcp: boolean;
   ipxe?: { url?: string; contents?: string; binary?: string };
   agentId?: string;
+  /**
+   * Options derived from the fields above (1, 28, 3, 6, 12, 15, 42, 119, 121), encoded once by
+   * hostsFromHardware so replies share them; the policy encodes them itself when absent.
+   */
+  encodedOptions?: ReadonlyMap<number, Uint8Array>;
 }
 
 /** Narrow lookups the boot paths make; implemented by the in-memory index. */
