@@ -36,8 +36,9 @@ export interface DhcpHost {
   ipxe?: { url?: string; contents?: string; binary?: string };
   agentId?: string;
   /**
-   * Options derived from the fields above (1, 28, 3, 6, 12, 15, 42, 119, 121), encoded once by
-   * hostsFromHardware so replies share them; the policy encodes them itself when absent.
+   * Options derived from the fields above (1, 28, 3, 6, 12, 15, 42, 119, 121; 51, 58, 59 when
+   * `leaseTime` is set), encoded once by hostsFromHardware so replies share them; the policy
+   * encodes them itself when absent.
    */
   encodedOptions?: ReadonlyMap<number, Uint8Array>;
 }
