@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import YAML from "yaml";
 import type { DhcpMode } from "./dhcp/types.ts";
 import { WispError } from "./lib/errors.ts";
+import { parseIpv4 } from "./wire/address.ts";
 
 /** Default HTTP port (API, boot artifacts, metadata), as Tinkerbell's smee uses. */
 export const DEFAULT_HTTP_PORT = 7080;
@@ -21,7 +22,7 @@ export const DEFAULT_DHCP_LEASE_TIME = 86_400;
 /** The `--dhcp-mode` values (COMPAT section 2). */
 export const DHCP_MODES = ["reservation", "proxy", "auto-proxy", "off"] as const satisfies readonly DhcpMode[];
 
-type OptionType = "string" | "port" | "level" | "mode" | "interfaces" | "seconds";
+type OptionType = "string" | "port" | "level" | "ipv4" | "mode" | "interfaces" | "seconds";
 
 interface OptionSpec {
   /** Flag without dashes; the env name is WISP_ + upper snake case; the config key is camelCase. */
@@ -41,7 +42,11 @@ export const OPTIONS = [
   { flag: "listen-address", type: "string", default: "0.0.0.0", help: "address the HTTP and gRPC listeners bind" },
   { flag: "http-port", type: "port", default: DEFAULT_HTTP_PORT, help: "HTTP port: REST API under /api/v1, /healthz, /readyz (0 = any free port)" },
   { flag: "grpc-port", type: "port", default: DEFAULT_GRPC_PORT, help: "port of the agents' workflow service (gRPC; served once the agent service lands)" },
-  { flag: "public-ip", type: "string", help: "address put in DHCP and iPXE replies (default: first non-loopback IPv4 address)" },
+  {
+    flag: "public-ip",
+    type: "ipv4",
+    help: "address put in DHCP and iPXE replies (default: the first --dhcp-interface's address, else the first non-loopback IPv4 address)",
+  },
   { flag: "api-token", type: "string", help: "bearer token for the API (default: generated once into <data-dir>/api-token, mode 0600)" },
   { flag: "log-level", type: "level", default: "info", help: "trace, debug, info, warn, error or fatal" },
   {
@@ -101,6 +106,7 @@ const PLACEHOLDER: Record<OptionType, string> = {
   string: "value",
   port: "port",
   level: "level",
+  ipv4: "address",
   mode: "mode",
   interfaces: "iface",
   seconds: "seconds",
@@ -179,6 +185,7 @@ function checkValue(spec: OptionSpec, value: string, from: string): void {
     if (!/^\d+$/.test(value) || n > 65535) fail("a port number 0-65535");
   }
   if (spec.type === "level" && !LEVELS.includes(value)) fail(`one of ${LEVELS.join(", ")}`);
+  if (spec.type === "ipv4" && !parseIpv4(value).ok) fail("an IPv4 address like 192.168.1.10");
   if (spec.type === "mode" && !(DHCP_MODES as readonly string[]).includes(value)) fail(`one of ${DHCP_MODES.join(", ")}`);
   // IFNAMSIZ (16) less the NUL; '/', ':' and white space are not allowed in Linux interface names.
   if (spec.type === "interfaces" && !/^[^\s/:]{1,15}$/.test(value)) fail("an interface name of 1-15 characters without '/', ':' or spaces");

@@ -9,9 +9,16 @@ import { createApi } from "./api/server.ts";
 import { resolveApiToken } from "./api/token.ts";
 import { helpText, loadConfig, type Config } from "./config.ts";
 import { createCore } from "./core/core.ts";
+import { createHardwareIndex, type HardwareIndex } from "./core/hardware-index.ts";
+import { DEFAULT_WISP_USER_CLASS } from "./dhcp/classify.ts";
+import { decide } from "./dhcp/policy.ts";
+import { startDhcpServer, type DhcpServer } from "./dhcp/server.ts";
 import { WispError } from "./lib/errors.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
-import { openStore } from "./store/open.ts";
+import { createMetricsRegistry, type MetricsRegistry } from "./lib/metrics.ts";
+import { interfaceIPv4 } from "./net/libc.ts";
+import { openStore, type Store } from "./store/open.ts";
+import { formatIpv4, parseIpv4 } from "./wire/address.ts";
 
 /** How often the server ends workflows and actions that ran past their timeouts. */
 export const TIMEOUT_SWEEP_INTERVAL_MS = 5_000;
@@ -24,6 +31,53 @@ function defaultPublicIp(): string | undefined {
   return undefined;
 }
 
+/** The address booting machines reach us at: --public-ip, the first DHCP link's, or the first non-loopback one. */
+function choosePublicIp(config: Config): string | undefined {
+  if (config.publicIp) return config.publicIp;
+  for (const iface of dhcpEnabled(config) ? config.dhcpInterfaces : []) {
+    const addr = interfaceIPv4(iface);
+    if (addr.ok) return formatIpv4(addr.value.address);
+  }
+  return defaultPublicIp();
+}
+
+// A DHCP server must never answer on a network nobody chose: off until an interface is named.
+const dhcpEnabled = (config: Config): boolean => config.dhcpInterfaces.length > 0 && config.dhcpMode !== "off";
+
+interface Dhcp {
+  index: HardwareIndex;
+  server: DhcpServer;
+}
+
+/** Starts the hardware index and the DHCP server when configured; logs why not otherwise. */
+async function startDhcp(config: Config, store: Store, metrics: MetricsRegistry, publicIp: string | undefined, httpPort: number, log: Logger): Promise<Dhcp | undefined> {
+  if (!dhcpEnabled(config)) {
+    const reason = config.dhcpInterfaces.length === 0 ? "no --dhcp-interface named" : "--dhcp-mode off";
+    log.info({ mode: config.dhcpMode, interfaces: config.dhcpInterfaces, reason }, "dhcp off");
+    return undefined;
+  }
+  const ip = publicIp === undefined ? undefined : parseIpv4(publicIp);
+  if (ip === undefined || !ip.ok) {
+    throw new WispError("invalid_argument", "dhcp: no address to give booting machines: set --public-ip", { field: "public-ip" });
+  }
+  const index = await createHardwareIndex(store, { logger: log });
+  metrics.gaugeFunction("wisp_hardware_index_entries", "Hardware interfaces (by MAC) in the DHCP index", () => index.size);
+  try {
+    const server = await startDhcpServer({
+      interfaces: config.dhcpInterfaces,
+      lookup: index,
+      decide,
+      config: { mode: config.dhcpMode, publicIp: ip.value, httpPort, wispUserClass: DEFAULT_WISP_USER_CLASS, defaultLeaseTime: config.dhcpLeaseTime },
+      logger: log,
+      metrics,
+    });
+    return { index, server };
+  } catch (e) {
+    await index.close();
+    throw e;
+  }
+}
+
 async function run(config: Config, log: Logger): Promise<void> {
   const dataDir = resolve(config.dataDir);
   const started = performance.now();
@@ -33,10 +87,13 @@ async function run(config: Config, log: Logger): Promise<void> {
   const { token, path: tokenPath, created } = resolveApiToken(dataDir, config.apiToken);
   if (created) log.info({ path: tokenPath }, "api token generated");
 
-  const api = createApi({ core, token, logger: log, version: pkg.version });
+  const metrics = createMetricsRegistry();
+  const api = createApi({ core, token, logger: log, version: pkg.version, metrics });
   api.listen({ hostname: config.listenAddress, port: config.httpPort });
-  const publicIp = config.publicIp ?? defaultPublicIp();
-  log.info({ address: config.listenAddress, port: api.server?.port, publicIp, tokenFile: tokenPath }, "http listening");
+  const publicIp = choosePublicIp(config);
+  const httpPort = api.server?.port ?? config.httpPort;
+  log.info({ address: config.listenAddress, port: httpPort, publicIp, tokenFile: tokenPath }, "http listening");
+  const dhcp = await startDhcp(config, store, metrics, publicIp, httpPort, log);
 
   const sweep = setInterval(() => {
     core.sweepTimeouts().then(
@@ -51,6 +108,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     stopping = true;
     log.info({ signal }, "shutting down");
     clearInterval(sweep);
+    dhcp?.server.close();
+    await dhcp?.index.close();
     await api.stop();
     await core.close();
     log.info("stopped");

@@ -13,7 +13,7 @@ import { formatIpv4 } from "../wire/address.ts";
 import { classifyDhcp, type ClassifyConfig, type DhcpClassification } from "./classify.ts";
 import { decodeDhcp, dhcpLength, encodeDhcp, type DhcpPacket } from "./codec.ts";
 import { getOption, MESSAGE_TYPES } from "./options.ts";
-import type { Decide, Decision, DhcpPolicyConfig, HardwareLookup, ReceiveContext } from "./types.ts";
+import type { Decide, Decision, DhcpHost, DhcpPolicyConfig, HardwareLookup, ReceiveContext } from "./types.ts";
 
 /** The server port (RFC 2131 4.1). */
 export const DHCP_SERVER_PORT = 67;
@@ -256,7 +256,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     const requested = getOption(req, 50);
     const ip = requested ?? req.ciaddr;
     logger.info(
-      { ...packetFields(l, req, cls, peerPort, peerAddress), ip: formatIpv4(ip), hardware: lookup.byMac(cls.mac)?.hardwareName },
+      { ...packetFields(l, req, cls, peerPort, peerAddress), ip: formatIpv4(ip), hardware: hostName(lookup.byMac(cls.mac)) },
       cls.messageType === DECLINE ? "dhcp decline" : "dhcp release",
     );
   }
@@ -353,7 +353,11 @@ function packetFields(l: Listener, req: DhcpPacket, cls: DhcpClassification, pee
 }
 
 function hardwareName(d: Decision): string | undefined {
-  return d.host ? `${d.host.namespace}/${d.host.hardwareName}` : undefined;
+  return hostName(d.host);
+}
+
+function hostName(host: DhcpHost | undefined): string | undefined {
+  return host ? `${host.namespace}/${host.hardwareName}` : undefined;
 }
 
 const text = new TextDecoder();
