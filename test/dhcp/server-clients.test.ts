@@ -166,3 +166,46 @@ describe.skipIf(!IS_ROOT)("DHCP reservation mode with real clients (network name
     expect(await m("wisp_hardware_index_entries", {})).toBe(HOSTS.length);
   }, 15_000);
 });
+
+describe.skipIf(!IS_ROOT)("wispd with only CAP_NET_BIND_SERVICE and CAP_NET_RAW (network namespaces)", () => {
+  const MAC = "02:76:00:00:00:0a";
+  let lab: NetLab;
+  let client: Netns;
+  let wispd: NsWispd;
+  const cleanups: (() => unknown)[] = [];
+
+  beforeAll(async () => {
+    await requireTools(CLIENT_TOOLS);
+    lab = await createNetLab();
+    const server = await lab.namespace("srv");
+    client = await lab.namespace("cli");
+    await lab.link({ ns: server, name: "s0", address: "10.76.0.1/24" }, { ns: client, name: "c0", mac: MAC });
+    const data = await pgliteDataDir();
+    cleanups.push(data.remove);
+    // Port 67 needs NET_BIND_SERVICE and SO_BINDTODEVICE NET_RAW; without NET_ADMIN no ARP entry.
+    const caps = ["setpriv", "--inh-caps=-all", "--bounding-set=-all,+net_bind_service,+net_raw", "--"];
+    wispd = await startWispdIn(server, data.dataDir, ["--dhcp-interface", "s0"], caps);
+    await wispd.apply(hardwareYaml({ name: "node-c", mac: MAC, ip: "10.76.0.50", gateway: "10.76.0.1", dns: ["10.76.0.53"], hostname: "node-c" }), 1);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (wispd) expect(await wispd.stop()).toBe(0);
+    await lab?.close();
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  test("a reply that should go unicast to the MAC is broadcast instead, and the fallback is counted", async () => {
+    const rec = clientScript("udhcpc");
+    const r = await client.exec(["udhcpc", "-f", "-q", "-n", "-t", "3", "-T", "1", "-i", "c0", "-s", rec.script], { timeoutMs: CLIENT_TIMEOUT_MS });
+    expect(r.code).toBe(0);
+    expect(rec.events().find((e) => e.reason === "bound")).toMatchObject({ ip: "10.76.0.50", hostname: "node-c" });
+    const offer = await wispd.waitLog((l) => l.msg === "dhcp reply" && l.message === "OFFER");
+    expect(offer).toMatchObject({ delivery: "broadcast", to: "255.255.255.255:68" });
+    expect(wispd.logs.find((l) => l.msg === "arp entry not set; broadcasting the reply")).toMatchObject({
+      level: 40,
+      iface: "s0",
+      error: "SIOCSARP s0: Operation not permitted (errno 1)",
+    });
+    expect(await wispd.metric("wisp_dhcp_delivery_fallbacks_total", { iface: "s0", reason: "arp-failed" })).toBeGreaterThanOrEqual(2);
+  }, 30_000);
+});
