@@ -31,7 +31,7 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-node_modules/.bin/bun test "$@" 2> >(tee "$log" >&2)
+node_modules/.bin/bun test --timeout 60000 "$@" 2> >(tee "$log" >&2)
 rc=$?
 wait
 pass=$(grep -Eo '^ *[0-9]+ pass' "$log" | tail -n1 | grep -Eo '[0-9]+' || echo 0)

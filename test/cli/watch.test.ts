@@ -11,7 +11,7 @@ import { createCore } from "../../daemon/core/core.ts";
 import type { Core } from "../../daemon/core/types.ts";
 import { silentLogger } from "../../daemon/lib/log.ts";
 import { openTestStore } from "../support/stores.ts";
-import { EXAMPLES_DIR, runWisp } from "../support/processes.ts";
+import { EXAMPLES_DIR, runWisp, SETUP_TIMEOUT_MS } from "../support/processes.ts";
 
 const TOKEN = "watch-test-token";
 const MAC = "1c:69:7a:11:22:33";
@@ -32,7 +32,7 @@ beforeAll(async () => {
     text: readFileSync(join(EXAMPLES_DIR, f), "utf8").replace("hardwareRef: hp-demo", "hardwareRef: nuc-demo"),
   }));
   await core.apply(parseSources(sources).manifests);
-});
+}, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await app?.stop();

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pgliteDataDir } from "../support/pglite.ts";
 import { freshDatabase } from "../support/postgres.ts";
-import { EXAMPLES_DIR, runWisp, startWispd, type WispdHandle } from "../support/processes.ts";
+import { EXAMPLES_DIR, runWisp, SETUP_TIMEOUT_MS, startWispd, type WispdHandle } from "../support/processes.ts";
 
 const NUC_MAC = "1c:69:7a:11:22:33";
 
@@ -55,7 +55,7 @@ for (const driver of ["pglite", "postgres"] as const) {
       wispd = await startWispd(args);
       // The CLI finds the token in the data directory, as on the provisioner host.
       env = { WISP_SERVER: wispd.url, WISP_DATA_DIR: dataDir };
-    });
+    }, SETUP_TIMEOUT_MS);
 
     afterAll(async () => {
       if (wispd) expect(await wispd.stop()).toBe(0);

@@ -51,7 +51,8 @@ function pgliteVersion(): string {
   return (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string }).version;
 }
 
-async function buildTemplate(): Promise<string> {
+/** Builds (once, cached in the temp dir) the migrated template every suite copies; returns its path. */
+export async function buildTemplate(): Promise<string> {
   const target = join(tmpdir(), `wisp-pglite-template-${templateKey()}`);
   if (existsSync(join(target, "pglite", "PG_VERSION"))) return target;
   // Build beside the target and rename: a concurrent run never sees a half-built template.

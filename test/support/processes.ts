@@ -87,3 +87,6 @@ export async function runWisp(args: string[], env: Record<string, string>, stdin
 
 /** The shared examples (a real user's manifests), beside the repository as in CI. */
 export const EXAMPLES_DIR = join(ROOT, "..", "shared", "examples");
+
+/** Limit for setup hooks that start real services (bun's hook default is 5 s; bunfig's timeout covers tests only). */
+export const SETUP_TIMEOUT_MS = 60_000;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe } from "bun:test";
 import { sql } from "drizzle-orm";
 import { openStore, type Store } from "../../daemon/store/open.ts";
 import { pgliteDataDir } from "./pglite.ts";
+import { SETUP_TIMEOUT_MS } from "./processes.ts";
 import { freshDatabase } from "./postgres.ts";
 
 /** The two store implementations. */
@@ -49,7 +50,7 @@ export function forEachStore(name: string, fn: (ctx: StoreContext) => void): voi
       let opened: Awaited<ReturnType<typeof openTestStore>> | undefined;
       beforeAll(async () => {
         opened = await openTestStore(driver);
-      });
+      }, SETUP_TIMEOUT_MS);
       afterAll(async () => {
         await opened?.dispose();
       });
