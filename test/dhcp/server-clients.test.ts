@@ -209,3 +209,45 @@ describe.skipIf(!IS_ROOT)("wispd with only CAP_NET_BIND_SERVICE and CAP_NET_RAW 
     expect(await wispd.metric("wisp_dhcp_delivery_fallbacks_total", { iface: "s0", reason: "arp-failed" })).toBeGreaterThanOrEqual(2);
   }, 30_000);
 });
+
+describe.skipIf(!IS_ROOT)("wispd start-up with DHCP options (network namespace)", () => {
+  let lab: NetLab;
+  let ns: Netns;
+  const cleanups: (() => unknown)[] = [];
+
+  beforeAll(async () => {
+    lab = await createNetLab();
+    ns = await lab.namespace("srv");
+    const peer = await lab.namespace("peer");
+    await lab.link({ ns, name: "s0", address: "10.75.0.1/24" }, { ns: peer, name: "p0" });
+  }, 30_000);
+
+  afterAll(async () => {
+    await lab?.close();
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  test("without --dhcp-interface DHCP is off, says so, and nothing listens on port 67", async () => {
+    const data = await pgliteDataDir();
+    cleanups.push(data.remove);
+    const wispd = await startWispdIn(ns, data.dataDir, ["--dhcp-mode", "proxy"]);
+    try {
+      expect(wispd.logs.find((l) => l.msg === "dhcp off")).toMatchObject({ level: 30, mode: "proxy", reason: "no --dhcp-interface named" });
+      expect(await ns.run(["ss", "-Hulpn", "sport", "=", ":67"])).toBe("");
+      expect(await wispd.metrics()).not.toContain("wisp_dhcp_"); // no server, no DHCP counters
+    } finally {
+      expect(await wispd.stop()).toBe(0);
+    }
+  }, 30_000);
+
+  test("an interface that does not exist stops start-up with a message naming it", async () => {
+    const data = await pgliteDataDir();
+    cleanups.push(data.remove);
+    const r = await ns.exec(["node", "bin/wispd", "--data-dir", data.dataDir, "--http-port", "0", "--listen-address", "127.0.0.1", "--dhcp-interface", "s0", "--dhcp-interface", "nosuch0"], {
+      timeoutMs: 30_000,
+      cwd: `${import.meta.dir}/../..`,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("wispd: dhcp: --dhcp-interface nosuch0: SO_BINDTODEVICE nosuch0: No such device (errno 19)");
+  }, 40_000);
+});
