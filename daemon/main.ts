@@ -31,7 +31,7 @@ function defaultPublicIp(): string | undefined {
   return undefined;
 }
 
-/** The address booting machines reach us at: --public-ip, the first DHCP link's, or the first non-loopback one. */
+/** Where booting machines reach us: --public-ip, else the first DHCP link's address, else defaultPublicIp(). */
 function choosePublicIp(config: Config): string | undefined {
   if (config.publicIp) return config.publicIp;
   for (const iface of dhcpEnabled(config) ? config.dhcpInterfaces : []) {
@@ -50,7 +50,14 @@ interface Dhcp {
 }
 
 /** Starts the hardware index and the DHCP server when configured; logs why not otherwise. */
-async function startDhcp(config: Config, store: Store, metrics: MetricsRegistry, publicIp: string | undefined, httpPort: number, log: Logger): Promise<Dhcp | undefined> {
+async function startDhcp(
+  config: Config,
+  store: Store,
+  metrics: MetricsRegistry,
+  publicIp: string | undefined,
+  httpPort: number,
+  log: Logger,
+): Promise<Dhcp | undefined> {
   if (!dhcpEnabled(config)) {
     const reason = config.dhcpInterfaces.length === 0 ? "no --dhcp-interface named" : "--dhcp-mode off";
     log.info({ mode: config.dhcpMode, interfaces: config.dhcpInterfaces, reason }, "dhcp off");
@@ -67,7 +74,13 @@ async function startDhcp(config: Config, store: Store, metrics: MetricsRegistry,
       interfaces: config.dhcpInterfaces,
       lookup: index,
       decide,
-      config: { mode: config.dhcpMode, publicIp: ip.value, httpPort, wispUserClass: DEFAULT_WISP_USER_CLASS, defaultLeaseTime: config.dhcpLeaseTime },
+      config: {
+        mode: config.dhcpMode,
+        publicIp: ip.value,
+        httpPort,
+        wispUserClass: DEFAULT_WISP_USER_CLASS,
+        defaultLeaseTime: config.dhcpLeaseTime,
+      },
       logger: log,
       metrics,
     });

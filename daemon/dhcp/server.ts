@@ -176,10 +176,8 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     if (decision.kind === "drop") {
       metrics.drops.labels(l.iface, decision.reason).inc();
       if (logger.isLevelEnabled("debug")) {
-        logger.debug(
-          { ...packetFields(l, req, cls, peerPort, peerAddress), reason: decision.reason, detail: decision.detail, hardware: hardwareName(decision) },
-          "dhcp request dropped",
-        );
+        const fields = packetFields(l, req, cls, peerPort, peerAddress);
+        logger.debug({ ...fields, reason: decision.reason, detail: decision.detail, hardware: hardwareName(decision) }, "dhcp request dropped");
       }
       return;
     }
@@ -287,13 +285,15 @@ async function openListener(
   warn: (l: Listener, fields: Record<string, unknown>, msg: string) => void,
 ): Promise<Listener> {
   const addr = net.interfaceIPv4(iface);
-  if (!addr.ok) opts.logger.warn({ iface, error: addr.error, serverIp: formatIpv4(opts.config.publicIp) }, "dhcp interface has no ipv4 address; using the public ip");
+  if (!addr.ok) {
+    const fields = { iface, error: addr.error, serverIp: formatIpv4(opts.config.publicIp) };
+    opts.logger.warn(fields, "dhcp interface has no ipv4 address; using the public ip");
+  }
   const ctx: ReceiveContext = addr.ok
     ? { ifaceName: iface, serverIp: addr.value.address, ifaceNetwork: addr.value }
     : { ifaceName: iface, serverIp: opts.config.publicIp };
-  // Packets are ignored until the socket is bound to its interface: in that instant after bind
-  // it may see another link's traffic.
-  let bound = false;
+  // Packets are ignored until the socket is bound to its interface (holder.l is set): in that
+  // instant after bind it may see another link's traffic.
   const holder: { l?: Listener } = {};
   let socket: udp.Socket<"uint8array">;
   try {
@@ -305,7 +305,7 @@ async function openListener(
       ...({ flags: SO_REUSEADDR_FLAG } as object),
       socket: {
         data: (_s, data, peerPort, peerAddress) => {
-          if (bound && holder.l) onPacket(holder.l, data, peerPort, peerAddress);
+          if (holder.l) onPacket(holder.l, data, peerPort, peerAddress);
         },
         // Bun passes the error first on some versions, (socket, error) on others.
         error: (a: unknown, b?: unknown) => {
@@ -315,9 +315,8 @@ async function openListener(
       },
     });
   } catch (e) {
-    throw new WispError("invalid_argument", `dhcp: cannot listen on 0.0.0.0:${port} for ${iface}: ${(e as Error).message} (port 67 needs root or CAP_NET_BIND_SERVICE)`, {
-      field: "dhcp-interface",
-    });
+    const why = `${(e as Error).message} (port 67 needs root or CAP_NET_BIND_SERVICE)`;
+    throw new WispError("invalid_argument", `dhcp: cannot listen on 0.0.0.0:${port} for ${iface}: ${why}`, { field: "dhcp-interface" });
   }
   const fd = (socket as unknown as { fd: number }).fd;
   const device = net.bindToDevice(fd, iface);
@@ -336,7 +335,6 @@ async function openListener(
     warnings: { second: 0, count: 0, suppressed: 0 },
   };
   holder.l = l;
-  bound = true;
   return l;
 }
 
