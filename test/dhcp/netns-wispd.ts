@@ -6,6 +6,7 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { shellQuote, whenProcessGone } from "../support/cleanup.ts";
 import type { Netns } from "../support/netns.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -17,6 +18,17 @@ const INDEX_TIMEOUT_MS = 10_000;
 
 /** The Debian packages that provide the tools these tests drive. */
 export const CLIENT_TOOLS = { dhclient: "isc-dhcp-client", udhcpc: "udhcpc", dhcrelay: "isc-dhcp-relay", curl: "curl", setpriv: "util-linux" };
+
+// Client scripts, their records and manifests go in one directory per test process, removed
+// when the process is gone (however it ends).
+let scratch: string | undefined;
+function scratchDir(prefix: string): string {
+  if (scratch === undefined) {
+    scratch = mkdtempSync(join(tmpdir(), "wisp-dhcp-clients-"));
+    whenProcessGone(`rm -rf ${shellQuote(scratch)}`);
+  }
+  return mkdtempSync(join(scratch, prefix));
+}
 
 export interface NsWispd {
   url: string;
@@ -94,7 +106,7 @@ export async function startWispdIn(ns: Netns, dataDir: string, args: string[], p
       return sample(await metrics(), name, labels);
     },
     async apply(yaml, entries) {
-      const file = join(mkdtempSync(join(tmpdir(), "wisp-hw-")), "hardware.yaml");
+      const file = join(scratchDir("hw-"), "hardware.yaml");
       writeFileSync(file, yaml);
       await ns.run(["node", join(ROOT, "bin", "wisp"), "apply", "-f", file], { env: { WISP_SERVER: url, WISP_DATA_DIR: dataDir, WISP_TOKEN: "" } });
       const deadline = performance.now() + INDEX_TIMEOUT_MS;
@@ -157,7 +169,7 @@ export type ClientEvent = Record<string, string>;
 
 /** A directory with a client script that records each event's variables (and applies the address). */
 export function clientScript(kind: "dhclient" | "udhcpc"): { dir: string; script: string; events(): ClientEvent[] } {
-  const dir = mkdtempSync(join(tmpdir(), `wisp-${kind}-`));
+  const dir = scratchDir(`${kind}-`);
   const script = join(dir, "script.sh");
   // Both clients call the script with a scrubbed environment, so the paths are written in. Each
   // event is written whole, then renamed into place: a reader never sees half of one.
