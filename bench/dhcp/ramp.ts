@@ -1,7 +1,9 @@
 /**
  * The rate search: double the offered rate until the server loses more than the allowed share of
  * exchanges (or the generator cannot offer the rate, or the cap is reached), then bisect between
- * the last pass and the first failure. The measurement is injected, so the search is pure.
+ * the last pass and the first failure. A failing rate can be measured again before it counts, so
+ * a moment of other load on a shared machine does not end the climb. The measurement is
+ * injected, so the search is pure.
  */
 
 /** The loss allowed at a passing step: 0.1 % of started DORA exchanges. */
@@ -27,6 +29,8 @@ export interface RampPlan {
   refineSteps: number;
   /** Lowest rate tried when even the start rate fails. */
   minRate: number;
+  /** Times a failing rate is measured again before it counts as failed (noise from other load). */
+  retries: number;
 }
 
 /** Why the search stopped climbing. */
@@ -56,9 +60,14 @@ export async function ramp<S extends StepOutcome>(plan: RampPlan, measure: (rate
   let lastPass: S | undefined;
   let firstFail: S | undefined;
   let limit: RampLimit = "max-rate";
+  // The last measurement at a rate decides; every one is kept in `steps`.
   const run = async (rate: number) => {
-    const s = await measure(rate);
+    let s = await measure(rate);
     steps.push(s);
+    for (let i = 0; i < plan.retries && !passed(s); i++) {
+      s = await measure(rate);
+      steps.push(s);
+    }
     return s;
   };
 

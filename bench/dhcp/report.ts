@@ -71,6 +71,8 @@ export interface RunRecord {
 
 const fmt = (n: number | undefined, digits = 0): string => (n === undefined || !Number.isFinite(n) ? "n/a" : n.toFixed(digits));
 const pct = (n: number | undefined, digits = 1): string => (n === undefined ? "n/a" : `${(n * 100).toFixed(digits)} %`);
+/** "own % + others %" of one CPU: a process's share and what the rest of the machine used of it. */
+const shares = (own: number, busy: number): string => `${(own * 100).toFixed(0)} + ${(Math.max(0, busy - own) * 100).toFixed(0)} %`;
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b === 0 ? "n/a" : `${(a / b).toFixed(2)}`);
 
 /** The highest rate at which every server that ran had a passing step, and each one's step there. */
@@ -150,15 +152,15 @@ export function resultTables(r: RunRecord): string {
 
   out.push(
     "",
-    "Every step (offered = DISCOVERs sent per second; core busy = all processes on that CPU, from /proc/stat; rcvbuf = UDP receive-buffer overflows in the server / generator namespace):",
+    "Every step, in order (offered = DISCOVERs sent per second; a rate listed twice was measured again after failing; CPU 0/1 = share of that CPU used by the server/perfdhcp + by everything else, from /proc; rcvbuf = UDP receive-buffer overflows in the server/generator namespace):",
     "",
-    "| server | asked/s | offered/s | DORA/s | lost | DO+RA avg ms | server µs/DORA | generator µs/DORA | server core busy | generator core busy | rcvbuf srv/gen |",
+    "| server | asked/s | offered/s | DORA/s | lost | DO+RA avg ms | server µs/DORA | generator µs/DORA | server CPU: server + other | generator CPU: perfdhcp + other | rcvbuf srv/gen |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const s of r.servers) {
     for (const st of s.steps) {
       out.push(
-        `| ${s.name} | ${st.targetRate} | ${fmt(st.offeredRate)} | ${fmt(st.doraPerSecond)} | ${pct(st.lossRatio, 2)} | ${fmt(st.doraAvgMs, 3)} | ${fmt(st.serverCpuUsPerDora)} | ${fmt(st.generatorCpuUsPerDora)} | ${pct(st.serverCoreBusy, 0)} | ${pct(st.generatorCoreBusy, 0)} | ${st.serverRcvbufErrors}/${st.generatorRcvbufErrors} |`,
+        `| ${s.name} | ${st.targetRate} | ${fmt(st.offeredRate)} | ${fmt(st.doraPerSecond)} | ${pct(st.lossRatio, 2)} | ${fmt(st.doraAvgMs, 3)} | ${fmt(st.serverCpuUsPerDora)} | ${fmt(st.generatorCpuUsPerDora)} | ${shares(st.serverCpuSeconds / st.wallSeconds, st.serverCoreBusy)} | ${shares(st.generatorCpuSeconds / st.wallSeconds, st.generatorCoreBusy)} | ${st.serverRcvbufErrors}/${st.generatorRcvbufErrors} |`,
       );
     }
   }

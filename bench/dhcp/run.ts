@@ -27,8 +27,8 @@ const DEFAULT_MD = join(ROOT, "docs", "benchmarks", "dhcp.md");
 const METHOD = join(import.meta.dir, "method.md");
 
 /** Full-run defaults; `--quick` replaces them with a smoke-check size. */
-const DEFAULTS = { hosts: 10_000, period: 10, startRate: 500, maxRate: 64_000, refine: 3, latencyRate: 1_000, warmup: 3 };
-const QUICK = { hosts: 1_000, period: 2, startRate: 250, maxRate: 1_000, refine: 0, latencyRate: 250, warmup: 1 };
+const DEFAULTS = { hosts: 10_000, period: 10, startRate: 500, maxRate: 64_000, refine: 3, retries: 1, latencyRate: 1_000, warmup: 3 };
+const QUICK = { hosts: 1_000, period: 2, startRate: 250, maxRate: 1_000, refine: 0, retries: 0, latencyRate: 250, warmup: 1 };
 /** A probe: this many DORA at PROBE_RATE, all of which must complete before the server counts as ready. */
 const PROBE_RATE = 100;
 const PROBE_SECONDS = 1;
@@ -45,6 +45,7 @@ ${DEFAULT_JSON.replace(ROOT + "/", "")} and ${DEFAULT_MD.replace(ROOT + "/", "")
   --start-rate N       first offered DORA/s (default ${DEFAULTS.startRate}); doubled until loss > ${MAX_LOSS_RATIO * 100} %
   --max-rate N         highest DORA/s tried (default ${DEFAULTS.maxRate})
   --refine N           bisection steps after the first failing rate (default ${DEFAULTS.refine})
+  --retries N          times a failing rate is measured again before it counts (default ${DEFAULTS.retries})
   --latency-rate N     offered DORA/s of the latency-percentile step (default ${DEFAULTS.latencyRate})
   --server-cpu N       CPU the server is pinned to (default 0)
   --generator-cpu N    CPU perfdhcp is pinned to (default 1)
@@ -63,6 +64,7 @@ interface Options {
   startRate: number;
   maxRate: number;
   refine: number;
+  retries: number;
   latencyRate: number;
   warmup: number;
   serverCpu: number;
@@ -83,6 +85,7 @@ function parseOptions(argv: string[]): Options | undefined {
       "start-rate": { type: "string" },
       "max-rate": { type: "string" },
       refine: { type: "string" },
+      retries: { type: "string" },
       "latency-rate": { type: "string" },
       "server-cpu": { type: "string" },
       "generator-cpu": { type: "string" },
@@ -117,6 +120,7 @@ function parseOptions(argv: string[]): Options | undefined {
     startRate: int("start-rate", values["start-rate"], base.startRate, 1),
     maxRate: int("max-rate", values["max-rate"], base.maxRate, 1),
     refine: int("refine", values.refine, base.refine, 0),
+    retries: int("retries", values.retries, base.retries, 0),
     latencyRate: int("latency-rate", values["latency-rate"], base.latencyRate, 1),
     warmup: base.warmup,
     serverCpu: int("server-cpu", values["server-cpu"], 0, 0),
@@ -272,7 +276,7 @@ async function benchServer(name: ServerName, o: Options, shared: { topology: Top
     // Warm-up (JIT, caches, first leases): measured like a step, not recorded.
     log(stepLine(`${name} warm-up`, await measureStep(ctx, o.startRate, o.warmup)));
 
-    const plan: RampPlan = { startRate: o.startRate, maxRate: o.maxRate, refineSteps: o.refine, minRate: Math.min(50, o.startRate) };
+    const plan: RampPlan = { startRate: o.startRate, maxRate: o.maxRate, refineSteps: o.refine, minRate: Math.min(50, o.startRate), retries: o.retries };
     const r = await ramp(plan, async (rate) => {
       const s = await measureStep(ctx, rate, o.period);
       log(stepLine(name, s));

@@ -209,7 +209,7 @@ function fakeMeasure(capacity: number, generator = Infinity) {
 }
 
 describe("rate search", () => {
-  const plan = { startRate: 500, maxRate: 64_000, refineSteps: 3, minRate: 50 };
+  const plan = { startRate: 500, maxRate: 64_000, refineSteps: 3, minRate: 50, retries: 0 };
 
   test("doubles until the server loses exchanges, then bisects", async () => {
     const f = fakeMeasure(3_000);
@@ -235,6 +235,18 @@ describe("rate search", () => {
     const capped = fakeMeasure(1e9);
     expect((await ramp({ ...plan, maxRate: 1500 }, capped.measure)).limit).toBe("max-rate");
     expect(capped.asked).toEqual([500, 1000, 1500]);
+  });
+
+  test("a failing rate is measured again, and the second measurement decides", async () => {
+    let calls = 0;
+    // Fails the first time at 2000 only (a moment of other load), then at 8000 for good.
+    const r = await ramp({ ...plan, retries: 1, refineSteps: 0 }, async (rate) => {
+      const bad = (rate === 2000 && calls++ === 0) || rate >= 8000;
+      return { targetRate: rate, offeredRate: rate, doraPerSecond: bad ? rate * 0.9 : rate, lossRatio: bad ? 0.1 : 0 };
+    });
+    expect(r.steps.map((s) => s.targetRate)).toEqual([500, 1000, 2000, 2000, 4000, 8000, 8000]);
+    expect(r.best?.targetRate).toBe(4000);
+    expect(r.limit).toBe("server");
   });
 });
 
