@@ -64,7 +64,7 @@ function tftpMetrics(registry: MetricsRegistry): Metrics {
     errors: registry.counter("wisp_tftp_errors_total", "TFTP errors sent, packets dropped and transfers failed, by reason", ["reason"]),
     bytes: registry.counter("wisp_tftp_bytes_total", "TFTP DATA payload bytes sent, retransmissions included").labels(),
     active: registry.gauge("wisp_tftp_transfers_active", "TFTP transfers under way").labels(),
-    retransmits: registry.counter("wisp_tftp_retransmits_total", "TFTP packets sent again after a timeout").labels(),
+    retransmits: registry.counter("wisp_tftp_retransmits_total", "TFTP packets sent again (after a timeout, or an ACK inside a window)").labels(),
     dataPackets: registry.counter("wisp_tftp_data_packets_total", "TFTP DATA packets sent, retransmissions included").labels(),
     transfers: registry.counter("wisp_tftp_transfers_total", "TFTP transfers ended, by result", ["result"]),
   };
@@ -324,8 +324,6 @@ class Transfer {
       return;
     }
     const { from, to } = retransmitWindow(this.state);
-    this.c.metrics.retransmits.inc(to - from + 1);
-    this.retransmitted += to - from + 1;
     void this.sendBlocks(from, to);
   }
 
@@ -363,6 +361,7 @@ class Transfer {
       this.c.metrics.dataPackets.inc();
       this.c.metrics.bytes.inc(payload.length);
       if (n > this.state.sent) this.state.sent = n;
+      else this.c.metrics.retransmits.inc(), this.retransmitted++; // after a timeout or an ACK inside the window
     }
     this.arm();
   }
