@@ -51,7 +51,7 @@ describe("tftp codec", () => {
       const out = new Uint8Array(37 + wire.length).fill(0xaa);
       expect(encodeTftp(value, out, 37)).toBe(wire.length);
       expect(out.subarray(0, 37).every((b) => b === 0xaa)).toBe(true);
-      expect(out.subarray(37)).toEqual(wire);
+      expect(Array.from(out.subarray(37))).toEqual(Array.from(wire));
     });
   }
 
