@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import YAML from "yaml";
 import type { DhcpMode } from "./dhcp/types.ts";
 import { WispError } from "./lib/errors.ts";
+import { DEFAULT_SYSLOG_PORT } from "./syslog/server.ts";
 import { parseIpv4 } from "./wire/address.ts";
 
 /** Default HTTP port (API, boot artifacts, metadata), as Tinkerbell's smee uses. */
@@ -39,9 +40,15 @@ export const OPTIONS = [
   { flag: "config", type: "string", help: "YAML or JSON file with any of these options (camelCase keys)" },
   { flag: "data-dir", type: "string", default: DEFAULT_DATA_DIR, help: "directory for the embedded store (PGlite), the API token and artifacts" },
   { flag: "database-url", type: "string", help: "postgres://user:pass@host:port/db to use PostgreSQL instead of the embedded store" },
-  { flag: "listen-address", type: "string", default: "0.0.0.0", help: "address the HTTP and gRPC listeners bind" },
+  { flag: "listen-address", type: "string", default: "0.0.0.0", help: "address the HTTP, gRPC and syslog listeners bind" },
   { flag: "http-port", type: "port", default: DEFAULT_HTTP_PORT, help: "HTTP port: REST API under /api/v1, /healthz, /readyz (0 = any free port)" },
   { flag: "grpc-port", type: "port", default: DEFAULT_GRPC_PORT, help: "port of the agents' workflow service (gRPC; served once the agent service lands)" },
+  {
+    flag: "syslog-port",
+    type: "port",
+    default: DEFAULT_SYSLOG_PORT,
+    help: "UDP port of the syslog receiver for iPXE and the Hook (0 = off); when the default port cannot be bound, wispd warns and runs without it",
+  },
   {
     flag: "public-ip",
     type: "ipv4",
@@ -69,6 +76,8 @@ export interface Config {
   listenAddress: string;
   httpPort: number;
   grpcPort: number;
+  /** 0: the syslog receiver is off. */
+  syslogPort: number;
   publicIp?: string;
   apiToken?: string;
   logLevel: string;
@@ -167,6 +176,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     listenAddress: get("listen-address")!,
     httpPort: Number(get("http-port")),
     grpcPort: Number(get("grpc-port")),
+    syslogPort: Number(get("syslog-port")),
     publicIp: get("public-ip"),
     apiToken: get("api-token"),
     logLevel: get("log-level")!,

@@ -18,6 +18,8 @@ import { createLogger, type Logger } from "./lib/log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./lib/metrics.ts";
 import { interfaceIPv4 } from "./net/libc.ts";
 import { openStore, type Store } from "./store/open.ts";
+import { DEFAULT_SYSLOG_PORT, evictionCounter, startSyslogServer, type SyslogServer } from "./syslog/server.ts";
+import { createSyslogStore, type SyslogStore } from "./syslog/store.ts";
 import { formatIpv4, parseIpv4 } from "./wire/address.ts";
 
 /** How often the server ends workflows and actions that ran past their timeouts. */
@@ -91,6 +93,42 @@ async function startDhcp(
   }
 }
 
+interface Syslog {
+  server: SyslogServer;
+  /** The index the receiver made for itself when DHCP (and its index) is off. */
+  ownIndex?: HardwareIndex;
+}
+
+/** Starts the syslog receiver unless --syslog-port is 0; it reads the DHCP index, or its own. */
+async function startSyslog(
+  config: Config,
+  store: Store,
+  logs: SyslogStore | undefined,
+  dhcpIndex: HardwareIndex | undefined,
+  metrics: MetricsRegistry,
+  log: Logger,
+): Promise<Syslog | undefined> {
+  if (!logs) {
+    log.info({ reason: "--syslog-port 0" }, "syslog off");
+    return undefined;
+  }
+  const ownIndex = dhcpIndex ? undefined : await createHardwareIndex(store, { logger: log });
+  if (ownIndex) metrics.gaugeFunction("wisp_hardware_index_entries", "Hardware interfaces (by MAC) in the hardware index", () => ownIndex.size);
+  const lookup = (dhcpIndex ?? ownIndex)!;
+  try {
+    const server = await startSyslogServer({ hostname: config.listenAddress, port: config.syslogPort, lookup, store: logs, logger: log, metrics });
+    return { server, ownIndex };
+  } catch (e) {
+    await ownIndex?.close();
+    const reason = `cannot bind ${config.listenAddress}:${config.syslogPort}: ${(e as Error).message}`;
+    // The well-known port needs root and may be another syslog daemon's: provision without the
+    // receiver rather than not at all. A port the operator chose must work.
+    if (config.syslogPort !== DEFAULT_SYSLOG_PORT) throw new WispError("invalid_argument", `syslog: ${reason}`, { field: "syslog-port" });
+    log.warn({ reason, hint: "free the port, or set --syslog-port (0 = off)" }, "syslog off");
+    return undefined;
+  }
+}
+
 async function run(config: Config, log: Logger): Promise<void> {
   const dataDir = resolve(config.dataDir);
   const started = performance.now();
@@ -101,12 +139,14 @@ async function run(config: Config, log: Logger): Promise<void> {
   if (created) log.info({ path: tokenPath }, "api token generated");
 
   const metrics = createMetricsRegistry();
-  const api = createApi({ core, token, logger: log, version: pkg.version, metrics });
+  const syslogLogs = config.syslogPort === 0 ? undefined : createSyslogStore({ onEvict: evictionCounter(metrics) });
+  const api = createApi({ core, token, logger: log, version: pkg.version, metrics, syslog: syslogLogs });
   api.listen({ hostname: config.listenAddress, port: config.httpPort });
   const publicIp = choosePublicIp(config);
   const httpPort = api.server?.port ?? config.httpPort;
   log.info({ address: config.listenAddress, port: httpPort, publicIp, tokenFile: tokenPath }, "http listening");
   const dhcp = await startDhcp(config, store, metrics, publicIp, httpPort, log);
+  const syslog = await startSyslog(config, store, syslogLogs, dhcp?.index, metrics, log);
 
   const sweep = setInterval(() => {
     core.sweepTimeouts().then(
@@ -123,6 +163,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     clearInterval(sweep);
     dhcp?.server.close();
     await dhcp?.index.close();
+    syslog?.server.close();
+    await syslog?.ownIndex?.close();
     await api.stop();
     await core.close();
     log.info("stopped");

@@ -11,6 +11,8 @@ import type { Logger } from "../lib/log.ts";
 import { createMetricsRegistry, METRICS_CONTENT_TYPE, type MetricsRegistry } from "../lib/metrics.ts";
 import { checkBearer } from "./token.ts";
 import { resourceRoutes } from "./resources.ts";
+import { syslogRoutes } from "./syslog-routes.ts";
+import type { SyslogStore } from "../syslog/store.ts";
 
 /** What the HTTP application needs from the process. */
 export interface ApiOptions {
@@ -20,6 +22,8 @@ export interface ApiOptions {
   version: string;
   /** Served at GET /metrics; an empty registry when not given. */
   metrics?: MetricsRegistry;
+  /** Lines of the syslog receiver; its routes say the receiver is off when not given. */
+  syslog?: SyslogStore;
 }
 
 /** Paths served without a token. */
@@ -93,5 +97,6 @@ export function createApi(opts: ApiOptions) {
     })
     // Prometheus text format; no token, as scrapers expect (it holds counters, no objects).
     .get("/metrics", () => new Response(metrics.render(), { headers: { "content-type": METRICS_CONTENT_TYPE } }))
-    .use(resourceRoutes(core));
+    .use(resourceRoutes(core))
+    .use(syslogRoutes(core, opts.syslog));
 }

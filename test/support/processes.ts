@@ -21,7 +21,9 @@ export interface WispdHandle {
 /** Starts `bin/wispd` with the given flags on a free loopback port; resolves once it listens. */
 export async function startWispd(args: string[], env: Record<string, string> = {}): Promise<WispdHandle> {
   const proc = Bun.spawn(["node", join(ROOT, "bin", "wispd"), "--listen-address", "127.0.0.1", "--http-port", "0", ...args], {
-    env: { ...process.env, ...env },
+    // The syslog receiver stays off unless a test asks (--syslog-port wins over the environment):
+    // its default port, 514, needs root and is one per host.
+    env: { ...process.env, WISP_SYSLOG_PORT: "0", ...env },
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -1,6 +1,7 @@
 // The receiver on a real loopback socket: datagrams are attributed by source address (127.0.0.1
 // is a Hardware here, 127.0.0.2 is not), malformed ones are kept raw and counted, empty ones and
 // those over a source's rate are dropped and counted, and the socket closes.
+import type { udp } from "bun";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DhcpHost } from "../../daemon/dhcp/types.ts";
 import { silentLogger } from "../../daemon/lib/log.ts";
@@ -22,7 +23,7 @@ const lookup = { byIp: (ip: number) => (ip === (parseIpv4(M1_IP) as { value: num
 let server: SyslogServer;
 let store: SyslogStore;
 let metrics: MetricsRegistry;
-const senders = new Map<string, Awaited<ReturnType<typeof Bun.udpSocket>>>();
+const senders = new Map<string, udp.Socket<"buffer">>();
 
 async function send(from: string, text: string | Uint8Array): Promise<void> {
   let s = senders.get(from);
