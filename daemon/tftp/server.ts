@@ -252,7 +252,7 @@ class Transfer {
       socket: {
         data: (_s, data) => holder.t?.onPacket(data),
         drain: () => holder.t?.onDrain(),
-        error: (a: unknown, b?: unknown) => c.log.debug({ err: a instanceof Error ? a : b, peer: c.peer }, "tftp transfer socket error"),
+        error: (a: unknown, b?: unknown) => holder.t?.onSocketError(a instanceof Error ? a : b),
       },
     });
     return (holder.t = new Transfer(c, socket));
@@ -325,6 +325,15 @@ class Transfer {
     }
     const { from, to } = retransmitWindow(this.state);
     void this.sendBlocks(from, to);
+  }
+
+  // ICMP port unreachable comes back as ECONNREFUSED on a connected socket: the client is gone
+  // (it may have its file and lost only the final ACK), so waiting out the retries is pointless.
+  private onSocketError(e: unknown): void {
+    if (this.done) return;
+    const code = (e as { code?: string } | undefined)?.code ?? String(e);
+    this.c.log.debug({ err: e, peer: this.c.peer, path: this.request.name }, "tftp transfer socket error");
+    if (code.includes("ECONNREFUSED")) void this.finish("client-gone");
   }
 
   private onDrain(): void {
