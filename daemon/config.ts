@@ -7,6 +7,8 @@ import YAML from "yaml";
 import type { DhcpMode } from "./dhcp/types.ts";
 import { WispError } from "./lib/errors.ts";
 import { DEFAULT_SYSLOG_PORT } from "./syslog/server.ts";
+import { DEFAULT_IPXE_DIR } from "./tftp/files.ts";
+import { DEFAULT_TFTP_PORT } from "./tftp/server.ts";
 import { parseIpv4 } from "./wire/address.ts";
 
 /** Default HTTP port (API, boot artifacts, metadata), as Tinkerbell's smee uses. */
@@ -64,6 +66,14 @@ export const OPTIONS = [
   },
   { flag: "dhcp-mode", type: "mode", default: DEFAULT_DHCP_MODE, help: "reservation (addresses from Hardware), proxy (boot information only), auto-proxy (proxy, and unknown PXE clients too) or off" },
   { flag: "dhcp-lease-time", type: "seconds", default: DEFAULT_DHCP_LEASE_TIME, help: "lease time in seconds when a Hardware gives none" },
+  {
+    flag: "tftp-port",
+    type: "port",
+    default: DEFAULT_TFTP_PORT,
+    help: "UDP port of the read-only TFTP server (iPXE binaries, artifacts) on --listen-address (0 = off); when the default port cannot be bound, wispd warns and runs without it",
+  },
+  { flag: "ipxe-dir", type: "string", help: `directory of iPXE binaries (undionly.kpxe, ipxe.efi, snponly.efi) served by name (default: ${DEFAULT_IPXE_DIR}, Debian's ipxe package, if it exists)` },
+  { flag: "artifacts-dir", type: "string", help: "directory of boot artifacts served by relative path (default: <data-dir>/artifacts)" },
 ] as const satisfies readonly OptionSpec[];
 
 type Flag = (typeof OPTIONS)[number]["flag"];
@@ -85,6 +95,10 @@ export interface Config {
   dhcpInterfaces: string[];
   dhcpMode: DhcpMode;
   dhcpLeaseTime: number;
+  /** 0: the TFTP server is off. */
+  tftpPort: number;
+  ipxeDir?: string;
+  artifactsDir?: string;
 }
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
@@ -183,6 +197,9 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     dhcpInterfaces: [...new Set(getAll("dhcp-interface"))],
     dhcpMode: get("dhcp-mode") as DhcpMode,
     dhcpLeaseTime: Number(get("dhcp-lease-time")),
+    tftpPort: Number(get("tftp-port")),
+    ipxeDir: get("ipxe-dir"),
+    artifactsDir: get("artifacts-dir"),
   };
 }
 
