@@ -8,6 +8,7 @@ import type { Kind } from "../daemon/manifest/types.ts";
 import pkg from "../package.json" with { type: "json" };
 import { ApiClient, CliError, DEFAULT_SERVER, findToken } from "./client.ts";
 import { describe, objectTable, toYaml } from "./format.ts";
+import { logsCommand, parseSince } from "./logs.ts";
 import { watchWorkflow } from "./watch.ts";
 
 const HELP = `usage: wisp [global options] <command> [args]
@@ -20,6 +21,8 @@ commands:
   workflow watch NAME                         follow a workflow action by action until it ends
                                               (exit 0 SUCCESS, 3 FAILED, 4 TIMEOUT, 1 error)
   workflow rerun NAME                         run a finished workflow again
+  logs hardware NAME [--follow] [--since SEQ] syslog lines of a machine (-o json: as the API gives
+                                              them); --follow polls each second until Ctrl-C
   version                                     client version
 
 KIND: hardware (hw), template (tpl), workflow (wf)
@@ -42,17 +45,22 @@ interface Args {
   server?: string;
   token?: string;
   help: boolean;
+  follow: boolean;
+  since?: string;
 }
 
 const VALUE_FLAGS: Record<string, keyof Args> = {
   "-f": "files", "--filename": "files", "-o": "output", "--output": "output",
   "-n": "namespace", "--namespace": "namespace", "--server": "server", "--token": "token",
+  "--since": "since",
 };
-const BOOL_FLAGS: Record<string, keyof Args> = { "-A": "all", "--all-namespaces": "all", "--dry-run": "dryRun", "-h": "help", "--help": "help" };
+const BOOL_FLAGS: Record<string, keyof Args> = {
+  "-A": "all", "--all-namespaces": "all", "--dry-run": "dryRun", "-h": "help", "--help": "help", "--follow": "follow",
+};
 
 /** Parses flags anywhere on the line; throws CliError on an unknown flag or a missing value. */
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { positional: [], files: [], output: "table", all: false, dryRun: false, help: false };
+  const a: Args = { positional: [], files: [], output: "table", all: false, dryRun: false, help: false, follow: false };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let inline: string | undefined;
@@ -174,6 +182,8 @@ export async function run(argv: string[], env: Record<string, string | undefined
       }
       return watchWorkflow(client, ns, name, (l) => console.log(l));
     }
+    case "logs":
+      return logsCommand(client, rest, { namespace: ns, follow: a.follow, since: parseSince(a.since), output: a.output }, (l) => console.log(l));
     default:
       throw new CliError(`unknown command "${cmd}" (see wisp --help)`);
   }

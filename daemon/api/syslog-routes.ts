@@ -6,7 +6,7 @@
 import { Elysia, t } from "elysia";
 import type { Core } from "../core/types.ts";
 import { WispError } from "../lib/errors.ts";
-import type { SyslogLine } from "../syslog/line.ts";
+import { SYSLOG_LAST_SEQ_HEADER, type SyslogLine } from "../syslog/line.ts";
 import { LINES_PER_MACHINE, type SyslogStore } from "../syslog/store.ts";
 
 /** Lines returned when `limit` is not given: a whole machine's ring. */
@@ -15,8 +15,6 @@ export const DEFAULT_LOG_LIMIT = LINES_PER_MACHINE;
 export const MAX_LOG_LIMIT = 10_000;
 /** Content type of the log routes (JSON lines). */
 export const LOGS_CONTENT_TYPE = "application/x-ndjson";
-/** Response header with the store's highest sequence number. */
-export const LAST_SEQ_HEADER = "x-wisp-syslog-last-seq";
 
 const query = {
   since: t.Optional(t.Numeric({ minimum: 0, description: "only lines with a greater seq, oldest first (default: the newest lines)" })),
@@ -33,7 +31,7 @@ const jsonLinesResponse = {
 function jsonLines(lines: SyslogLine[], lastSeq: number): Response {
   let body = "";
   for (const l of lines) body += JSON.stringify(l) + "\n";
-  return new Response(body, { headers: { "content-type": LOGS_CONTENT_TYPE, [LAST_SEQ_HEADER]: String(lastSeq) } });
+  return new Response(body, { headers: { "content-type": LOGS_CONTENT_TYPE, [SYSLOG_LAST_SEQ_HEADER]: String(lastSeq) } });
 }
 
 /** The syslog routes, mounted under /api/v1; `logs` is undefined when the receiver is off. */

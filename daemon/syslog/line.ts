@@ -9,6 +9,9 @@ import { decodeSyslog, facilityName, severityName, trimLineEnd, type SdElement }
 /** Longest message text kept; more is cut and the line marked. RFC 5424 6.1 expects 2048 octets, allows more. */
 export const MAX_MESSAGE_CHARS = 4_096;
 
+/** API response header with the store's highest sequence number (the CLI reads it too). */
+export const SYSLOG_LAST_SEQ_HEADER = "x-wisp-syslog-last-seq";
+
 /** A stored line, as the API returns it. */
 export interface SyslogLine {
   /** Increasing across all sources of this wispd process, from 1. */

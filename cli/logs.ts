@@ -1,0 +1,118 @@
+/**
+ * `wisp logs SUBJECT NAME`: lines wispd keeps for an object, printed once or followed. Subjects
+ * are a table: `hardware` (syslog from the machine) now; `workflow` (action logs) comes with the
+ * agent service.
+ */
+import { SYSLOG_LAST_SEQ_HEADER, type SyslogLine } from "../daemon/syslog/line.ts";
+import { type ApiClient, CliError } from "./client.ts";
+
+/** How often --follow asks for new lines. */
+export const FOLLOW_INTERVAL_MS = 1_000;
+/** Lines asked for at once (the API's largest page). */
+export const LOGS_PAGE = 10_000;
+
+/** One thing `wisp logs` can show. */
+interface Subject {
+  /** API path of the lines, or why the subject cannot be shown yet. */
+  path: (ns: string, name: string) => string;
+  unavailable?: string;
+}
+
+const hardware: Subject = { path: (ns, name) => `/api/v1/namespaces/${encodeURIComponent(ns)}/hardware/${encodeURIComponent(name)}/logs` };
+const workflow: Subject = { path: () => "", unavailable: "workflow action logs come with the agent service; not yet" };
+const SUBJECTS: Record<string, Subject> = { hardware, hw: hardware, workflow, wf: workflow };
+
+/** Usage line of the command. */
+export const LOGS_USAGE = "usage: wisp logs hardware NAME [-n NS] [--follow] [--since SEQ] [-o json]";
+
+/** What `wisp logs` was asked. */
+export interface LogsOptions {
+  namespace: string;
+  follow: boolean;
+  /** Only lines with a greater seq. */
+  since?: number;
+  /** "json": each line as the API's JSON; otherwise `TIME HOST APP[PID]: SEVERITY message`. */
+  output: string;
+  intervalMs?: number;
+  /** Notes for the operator (stderr). */
+  warn?: (line: string) => void;
+}
+
+type Print = (line: string) => void;
+
+/** Parses `--since`: a seq from an earlier `-o json` line (0: everything kept). */
+export function parseSince(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new CliError(`--since: expected a sequence number (seq) like 120, got "${text}"`);
+  return Number(text);
+}
+
+/** Runs `wisp logs` with its positional arguments; returns the exit code (following ends with Ctrl-C, exit 0). */
+export async function logsCommand(client: ApiClient, args: string[], opts: LogsOptions, print: Print): Promise<number> {
+  const [word, name, extra] = args;
+  if (!word || !name || extra !== undefined) throw new CliError(LOGS_USAGE);
+  const subject = SUBJECTS[word];
+  if (!subject) throw new CliError(`logs: unknown subject "${word}": expected hardware (${LOGS_USAGE})`);
+  if (subject.unavailable) throw new CliError(`logs ${word}: ${subject.unavailable}`);
+  const path = subject.path(opts.namespace, name);
+  const interrupted = () => process.exit(0);
+  if (opts.follow) process.once("SIGINT", interrupted);
+  try {
+    let since = opts.since;
+    let following = false;
+    for (;;) {
+      const page = await fetchLines(client, path + (since === undefined ? "" : `?since=${since}&limit=${LOGS_PAGE}`));
+      // Below the place we reached: wispd restarted (its store is in memory) and numbers from 1 again.
+      if (following && page.lastSeq < since!) {
+        (opts.warn ?? console.error)("wisp: wispd restarted; its earlier lines are gone");
+        since = 0;
+        continue;
+      }
+      for (const l of page.lines) print(opts.output === "json" ? JSON.stringify(l) : formatLogLine(l));
+      if (!opts.follow) return 0;
+      // Every line of this subject still to come has a greater seq than any given so far.
+      since = Math.max(page.lastSeq, page.lines.at(-1)?.seq ?? 0);
+      following = true;
+      if (page.lines.length < LOGS_PAGE) await Bun.sleep(opts.intervalMs ?? FOLLOW_INTERVAL_MS);
+    }
+  } finally {
+    process.off("SIGINT", interrupted);
+  }
+}
+
+/** `TIME HOST APP[PID]: SEVERITY message`; the time is wispd's (booting machines' clocks are often wrong). */
+export function formatLogLine(l: SyslogLine): string {
+  const time = l.receivedAt.replace(/\.\d+Z$/, "Z");
+  const app = `${l.app ?? "-"}${l.procId === undefined ? "" : `[${l.procId}]`}`;
+  const level = l.format === "malformed" ? "MALFORMED" : (l.severity ?? "-").toUpperCase();
+  return visible(`${time} ${l.hostname ?? l.peer} ${app}: ${level} ${l.message}${l.truncated ? " [truncated]" : ""}`);
+}
+
+// A machine's text must not drive the operator's terminal: control characters (ESC above all) are shown, not sent.
+const visible = (text: string): string => text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+
+/** GETs JSON lines and the store's last seq; errors are worded by the API client. */
+async function fetchLines(client: ApiClient, path: string): Promise<{ lines: SyslogLine[]; lastSeq: number }> {
+  let res: Response;
+  try {
+    res = await fetch(client.server.replace(/\/+$/, "") + path, { headers: client.token ? { authorization: `Bearer ${client.token}` } : {} });
+  } catch (e) {
+    throw new CliError(`cannot reach wispd at ${client.server}: ${(e as Error).message}`);
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    // The API client turns error bodies into the CLI's one line; ask it the same question.
+    await client.request("GET", path);
+    throw new CliError(`GET ${path}: HTTP ${res.status}`);
+  }
+  const lines: SyslogLine[] = [];
+  for (const row of text.split("\n")) {
+    if (row === "") continue;
+    try {
+      lines.push(JSON.parse(row) as SyslogLine);
+    } catch {
+      throw new CliError(`GET ${path}: not JSON lines: ${row.slice(0, 200)}`);
+    }
+  }
+  return { lines, lastSeq: Number(res.headers.get(SYSLOG_LAST_SEQ_HEADER) ?? 0) };
+}
