@@ -2,8 +2,9 @@
  * wispd entry point: the only module that reads argv, the environment and config files. It wires
  * the store, the core and the listeners, and shuts them down cleanly on SIGTERM/SIGINT.
  */
+import { existsSync, mkdirSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { createApi } from "./api/server.ts";
 import { resolveApiToken } from "./api/token.ts";
@@ -20,6 +21,8 @@ import { interfaceIPv4 } from "./net/libc.ts";
 import { openStore, type Store } from "./store/open.ts";
 import { DEFAULT_SYSLOG_PORT, evictionCounter, startSyslogServer, type SyslogServer } from "./syslog/server.ts";
 import { createSyslogStore, type SyslogStore } from "./syslog/store.ts";
+import { createFileSource, DEFAULT_IPXE_DIR } from "./tftp/files.ts";
+import { DEFAULT_TFTP_PORT, startTftpServer, type TftpServer } from "./tftp/server.ts";
 import { formatIpv4, parseIpv4 } from "./wire/address.ts";
 
 /** How often the server ends workflows and actions that ran past their timeouts. */
@@ -129,6 +132,30 @@ async function startSyslog(
   }
 }
 
+/** Starts the TFTP server unless --tftp-port is 0: iPXE binaries by name, artifacts by path. */
+async function startTftp(config: Config, dataDir: string, metrics: MetricsRegistry, log: Logger): Promise<TftpServer | undefined> {
+  if (config.tftpPort === 0) {
+    log.info({ reason: "--tftp-port 0" }, "tftp off");
+    return undefined;
+  }
+  const ipxeDir = config.ipxeDir ?? (existsSync(DEFAULT_IPXE_DIR) ? DEFAULT_IPXE_DIR : undefined);
+  if (ipxeDir === undefined) log.warn({ path: DEFAULT_IPXE_DIR, hint: "apt-get install ipxe, or set --ipxe-dir" }, "tftp has no ipxe binaries");
+  const artifactsDir = resolve(config.artifactsDir ?? join(dataDir, "artifacts"));
+  mkdirSync(artifactsDir, { recursive: true });
+  const files = createFileSource({ ipxeDir, artifactsDir });
+  try {
+    const server = await startTftpServer({ hostname: config.listenAddress, port: config.tftpPort, files, logger: log, metrics });
+    log.info({ ipxeDir, artifactsDir }, "tftp serving");
+    return server;
+  } catch (e) {
+    const reason = `cannot bind ${config.listenAddress}:${config.tftpPort}: ${(e as Error).message}`;
+    // As for syslog: port 69 needs root and may be another TFTP server's; a chosen port must work.
+    if (config.tftpPort !== DEFAULT_TFTP_PORT) throw new WispError("invalid_argument", `tftp: ${reason}`, { field: "tftp-port" });
+    log.warn({ reason, hint: "free the port, or set --tftp-port (0 = off)" }, "tftp off");
+    return undefined;
+  }
+}
+
 async function run(config: Config, log: Logger): Promise<void> {
   const dataDir = resolve(config.dataDir);
   const started = performance.now();
@@ -147,6 +174,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   log.info({ address: config.listenAddress, port: httpPort, publicIp, tokenFile: tokenPath }, "http listening");
   const dhcp = await startDhcp(config, store, metrics, publicIp, httpPort, log);
   const syslog = await startSyslog(config, store, syslogLogs, dhcp?.index, metrics, log);
+  const tftp = await startTftp(config, dataDir, metrics, log);
 
   const sweep = setInterval(() => {
     core.sweepTimeouts().then(
@@ -165,6 +193,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     await dhcp?.index.close();
     syslog?.server.close();
     await syslog?.ownIndex?.close();
+    await tftp?.stop();
     await api.stop();
     await core.close();
     log.info("stopped");
