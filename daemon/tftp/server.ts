@@ -58,7 +58,8 @@ interface Metrics {
   transfers: Family<Counter>;
 }
 
-function tftpMetrics(registry: MetricsRegistry): Metrics {
+function tftpMetrics(registry: MetricsRegistry, files: FileSource): Metrics {
+  registry.gaugeFunction("wisp_tftp_cache_bytes", "Bytes of small files (iPXE binaries) TFTP holds in memory", () => files.cachedBytes());
   return {
     requests: registry.counter("wisp_tftp_requests_total", "TFTP requests received on the listener, by result", ["result"]),
     errors: registry.counter("wisp_tftp_errors_total", "TFTP errors sent, packets dropped and transfers failed, by reason", ["reason"]),
@@ -76,7 +77,7 @@ type TransferSocket = udp.ConnectedSocket<"uint8array">;
 /** Binds the listener and serves until stop(). Throws when the port cannot be bound. */
 export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServer> {
   const log = opts.logger;
-  const metrics = tftpMetrics(opts.metrics);
+  const metrics = tftpMetrics(opts.metrics, opts.files);
   const negotiation: NegotiationConfig = { ...DEFAULT_NEGOTIATION, ...opts.negotiation };
   const retries = opts.retries ?? DEFAULT_RETRIES;
   const maxTransfers = opts.maxTransfers ?? DEFAULT_MAX_TRANSFERS;
