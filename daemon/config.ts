@@ -111,7 +111,7 @@ export function helpText(): string {
   const lines = [
     "usage: wispd [options]",
     "",
-    "Wisp provisioning daemon: REST API, store, workflow engine and DHCP (TFTP, boot HTTP,",
+    "Wisp provisioning daemon: REST API, store, workflow engine, DHCP and TFTP (boot HTTP,",
     "metadata and the agent service are added as they land; see README).",
     "",
     "options (flag, environment variable, default):",
