@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive for real.
-DEB_PACKAGES=(postgresql curl iproute2 util-linux isc-dhcp-client udhcpc isc-dhcp-relay)
+DEB_PACKAGES=(postgresql curl iproute2 util-linux isc-dhcp-client udhcpc isc-dhcp-relay bsdutils)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
