@@ -36,6 +36,8 @@ export interface ServerResult {
   setupSeconds: number;
   /** Seconds from loaded until the first probe was fully answered. */
   readySeconds: number;
+  /** Share of its CPU the server used with no DHCP traffic (after warm-up). */
+  idleCpuShare?: number;
   steps: Step[];
   best?: Step;
   limit: RampLimit;
@@ -86,9 +88,29 @@ export function commonRate(servers: readonly ServerResult[]): { rate: number; st
   return { rate, steps: new Map(ran.map((s, i) => [s.name, passing[i]!.get(rate)!])) };
 }
 
+/** The deciding (last) measurement at each rate, by rate. */
+export function finalSteps(steps: readonly Step[]): Map<number, Step> {
+  return new Map(steps.map((st) => [st.targetRate, st]));
+}
+
+/** Server CPU per DORA less what it spends idle over the same time: the cost of the traffic itself. */
+export function aboveIdleUsPerDora(st: Step | undefined, idleShare: number | undefined): number | undefined {
+  if (!st || idleShare === undefined || st.completed === 0) return undefined;
+  return (Math.max(0, st.serverCpuSeconds - idleShare * st.wallSeconds) * 1e6) / st.completed;
+}
+
+/** Mean and highest share of a CPU used by other work than the measured process, over steps. */
+export function otherLoad(steps: readonly Step[], which: "server" | "generator"): { mean: number; max: number } | undefined {
+  if (steps.length === 0) return undefined;
+  const others = steps.map((st) =>
+    which === "server" ? Math.max(0, st.serverCoreBusy - st.serverCpuSeconds / st.wallSeconds) : Math.max(0, st.generatorCoreBusy - st.generatorCpuSeconds / st.wallSeconds),
+  );
+  return { mean: others.reduce((a, b) => a + b, 0) / others.length, max: Math.max(...others) };
+}
+
 function limitText(s: ServerResult): string {
   if (s.error) return `error: ${s.error}`;
-  const fail = s.steps.filter((st) => !passed(st)).sort((a, b) => a.targetRate - b.targetRate)[0];
+  const fail = [...finalSteps(s.steps).values()].filter((st) => !passed(st)).sort((a, b) => a.targetRate - b.targetRate)[0];
   switch (s.limit) {
     case "server":
       return fail ? `server: ${pct(fail.lossRatio, 2)} lost at ${fail.targetRate}/s` : "server";
@@ -106,15 +128,15 @@ export function resultTables(r: RunRecord): string {
   const out: string[] = [];
   const common = commonRate(r.servers);
   out.push(
-    `| server | version | highest DORA/s with ≤ ${MAX_LOSS_RATIO * 100} % lost | stopped by | avg latency DO+RA (ms) | server CPU µs/DORA | server CPU share | generator CPU µs/DORA |${common ? ` server CPU µs/DORA at ${common.rate}/s |` : ""}`,
-    `| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |${common ? " ---: |" : ""}`,
+    `| server | version | highest DORA/s with ≤ ${MAX_LOSS_RATIO * 100} % lost | stopped by | avg latency DO+RA (ms) | server CPU µs/DORA | of which above idle | server CPU share (idle) | generator CPU µs/DORA |${common ? ` server CPU µs/DORA at ${common.rate}/s |` : ""}`,
+    `| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |${common ? " ---: |" : ""}`,
   );
   for (const s of r.servers) {
     const b = s.best;
     const share = b ? b.serverCpuSeconds / b.wallSeconds : undefined;
     const atCommon = common?.steps.get(s.name);
     out.push(
-      `| ${s.name} | ${s.version} | ${fmt(b?.doraPerSecond)} | ${limitText(s)} | ${fmt(b?.doraAvgMs, 3)} | ${fmt(b?.serverCpuUsPerDora)} | ${pct(share, 0)} | ${fmt(b?.generatorCpuUsPerDora)} |${common ? ` ${fmt(atCommon?.serverCpuUsPerDora)} |` : ""}`,
+      `| ${s.name} | ${s.version} | ${fmt(b?.doraPerSecond)} | ${limitText(s)} | ${fmt(b?.doraAvgMs, 3)} | ${fmt(b?.serverCpuUsPerDora)} | ${fmt(aboveIdleUsPerDora(b, s.idleCpuShare))} | ${pct(share, 0)} (${pct(s.idleCpuShare, 1)}) | ${fmt(b?.generatorCpuUsPerDora)} |${common ? ` ${fmt(atCommon?.serverCpuUsPerDora)} |` : ""}`,
     );
   }
 
@@ -124,6 +146,9 @@ export function resultTables(r: RunRecord): string {
     out.push("", `| wispd / other | ${others.map((o) => o.name).join(" | ")} |`, `| --- |${others.map(() => " ---: |").join("")}`);
     out.push(`| highest DORA/s | ${others.map((o) => ratio(wispd.best!.doraPerSecond, o.best!.doraPerSecond)).join(" | ")} |`);
     out.push(`| server CPU per DORA, each at its highest rate | ${others.map((o) => ratio(wispd.best!.serverCpuUsPerDora, o.best!.serverCpuUsPerDora)).join(" | ")} |`);
+    out.push(
+      `| server CPU per DORA above idle, each at its highest rate | ${others.map((o) => ratio(aboveIdleUsPerDora(wispd.best, wispd.idleCpuShare), aboveIdleUsPerDora(o.best, o.idleCpuShare))).join(" | ")} |`,
+    );
     if (common) {
       out.push(
         `| server CPU per DORA, all at ${common.rate}/s | ${others.map((o) => ratio(common.steps.get("wispd")?.serverCpuUsPerDora, common.steps.get(o.name)?.serverCpuUsPerDora)).join(" | ")} |`,
@@ -170,10 +195,14 @@ export function resultTables(r: RunRecord): string {
 /** The run's conditions: machine, load, versions. */
 export function conditions(r: RunRecord): string {
   const m = r.machine;
+  const steps = r.servers.flatMap((s) => [...s.steps, ...(s.latency ? [s.latency] : [])]);
+  const srv = otherLoad(steps, "server");
+  const gen = otherLoad(steps, "generator");
+  const during = srv && gen ? `; during the steps, other work used CPU ${m.serverCpu} ${pct(srv.mean, 0)} on average (up to ${pct(srv.max, 0)}), CPU ${m.generatorCpu} ${pct(gen.mean, 0)} (up to ${pct(gen.max, 0)})` : "";
   return [
     `- date: ${r.date}`,
     `- machine: ${m.nproc} CPUs, ${m.cpuModel}, Linux ${m.kernel}; server pinned to CPU ${m.serverCpu}, perfdhcp to CPU ${m.generatorCpu}`,
-    `- load average before / after: ${m.loadAverageBefore.map((n) => n.toFixed(2)).join(" ")} / ${m.loadAverageAfter.map((n) => n.toFixed(2)).join(" ")}; busy before the run (other users): CPU ${m.serverCpu} ${pct(m.idleBusyBefore.serverCore, 0)}, CPU ${m.generatorCpu} ${pct(m.idleBusyBefore.generatorCore, 0)}`,
+    `- load average before / after: ${m.loadAverageBefore.map((n) => n.toFixed(2)).join(" ")} / ${m.loadAverageAfter.map((n) => n.toFixed(2)).join(" ")}; busy before the run (other users): CPU ${m.serverCpu} ${pct(m.idleBusyBefore.serverCore, 0)}, CPU ${m.generatorCpu} ${pct(m.idleBusyBefore.generatorCore, 0)}${during}`,
     `- versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(", ")}`,
     `- ${r.hosts} reservations, ${r.periodSeconds} s per step${r.quick ? " (--quick: a smoke run, not a measurement)" : ""}; command: \`${r.command}\``,
     ...r.notes.map((n) => `- ${n}`),

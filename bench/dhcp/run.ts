@@ -17,7 +17,7 @@ import { createTopology, destroyTopology, inNamespace, sh, topologyNames, type T
 import { doraOutcome, EXIT_WAIT_US, parsePerfdhcp, perfdhcpArgv } from "./perfdhcp.ts";
 import { busyShare, clockTicks, cpuTicks, processTicks, udpCounters, udpDelta } from "./proc.ts";
 import { generatorBound, MAX_LOSS_RATIO, passed, ramp, type RampPlan } from "./ramp.ts";
-import { markdown, resultTables, conditions, type RunRecord, type ServerResult, type Step } from "./report.ts";
+import { conditions, markdown, otherLoad, resultTables, type RunRecord, type ServerResult, type Step } from "./report.ts";
 import { PROGRAM_PACKAGES, programVersion, requiredPrograms, SERVER_NAMES, startServer, type RunningServer, type ServerName } from "./servers.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -27,8 +27,8 @@ const DEFAULT_MD = join(ROOT, "docs", "benchmarks", "dhcp.md");
 const METHOD = join(import.meta.dir, "method.md");
 
 /** Full-run defaults; `--quick` replaces them with a smoke-check size. */
-const DEFAULTS = { hosts: 10_000, period: 10, startRate: 500, maxRate: 64_000, refine: 3, retries: 1, latencyRate: 1_000, warmup: 3 };
-const QUICK = { hosts: 1_000, period: 2, startRate: 250, maxRate: 1_000, refine: 0, retries: 0, latencyRate: 250, warmup: 1 };
+const DEFAULTS = { hosts: 10_000, period: 10, startRate: 500, maxRate: 64_000, refine: 3, retries: 1, latencyRate: 1_000, warmup: 3, idle: 3 };
+const QUICK = { hosts: 1_000, period: 2, startRate: 250, maxRate: 1_000, refine: 0, retries: 0, latencyRate: 250, warmup: 1, idle: 1 };
 /** A probe: this many DORA at PROBE_RATE, all of which must complete before the server counts as ready. */
 const PROBE_RATE = 100;
 const PROBE_SECONDS = 1;
@@ -67,6 +67,7 @@ interface Options {
   retries: number;
   latencyRate: number;
   warmup: number;
+  idle: number;
   serverCpu: number;
   generatorCpu: number;
   quick: boolean;
@@ -123,6 +124,7 @@ function parseOptions(argv: string[]): Options | undefined {
     retries: int("retries", values.retries, base.retries, 0),
     latencyRate: int("latency-rate", values["latency-rate"], base.latencyRate, 1),
     warmup: base.warmup,
+    idle: base.idle,
     serverCpu: int("server-cpu", values["server-cpu"], 0, 0),
     generatorCpu: int("generator-cpu", values["generator-cpu"], Math.min(1, cpuCount - 1), 0),
     quick: values.quick ?? false,
@@ -275,6 +277,11 @@ async function benchServer(name: ServerName, o: Options, shared: { topology: Top
     log(`${name} ${server.version}: pid ${server.pid}, loaded in ${server.setupSeconds.toFixed(1)} s, answering after ${result.readySeconds.toFixed(1)} s more`);
     // Warm-up (JIT, caches, first leases): measured like a step, not recorded.
     log(stepLine(`${name} warm-up`, await measureStep(ctx, o.startRate, o.warmup)));
+    const idleTicks = processTicks(server.pid);
+    const idleStarted = performance.now();
+    await Bun.sleep(o.idle * 1000);
+    result.idleCpuShare = (processTicks(server.pid) - idleTicks) / shared.ticks / ((performance.now() - idleStarted) / 1000);
+    log(`${name}: ${(result.idleCpuShare * 100).toFixed(1)} % of a CPU with no traffic`);
 
     const plan: RampPlan = { startRate: o.startRate, maxRate: o.maxRate, refineSteps: o.refine, minRate: Math.min(50, o.startRate), retries: o.retries };
     const r = await ramp(plan, async (rate) => {
@@ -334,6 +341,8 @@ async function main(argv: string[], cleanup: Cleanup, live: Set<ReturnType<typeo
   for (const name of o.servers) {
     results.push(await benchServer(name, o, { topology, dir, macFile, hosts, ticks: clockTicks(), live, notes }, cleanup));
   }
+  const contention = otherLoad(results.flatMap((r) => r.steps), "server");
+  if (contention && contention.mean > 0.1) notes.push("other work shared the server's CPU during the steps (see above): rates and latencies are lower and noisier than on an idle machine");
 
   const versions: Record<string, string> = { perfdhcp: programVersion("perfdhcp", ROOT), bun: Bun.version };
   for (const r of results) if (r.version) versions[r.name] = r.version;

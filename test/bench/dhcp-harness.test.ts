@@ -296,4 +296,13 @@ describe("report", () => {
     expect(md).toContain("| server CPU per DORA, all at 1000/s | 0.20 |");
     expect(md).toContain("server: 1.00 % lost at 2000/s");
   });
+
+  test("a rate that failed, then passed when measured again, is not what stopped the server", () => {
+    const retried: ServerResult = { ...servers[1]!, steps: [step(500, 200), step(1000, 150, 0.05), step(1000, 150), step(2000, 140, 0.02)], idleCpuShare: 0.01 };
+    retried.best = retried.steps[2];
+    const md = resultTables({ servers: [retried], latencyRate: 1000 } as RunRecord);
+    expect(md).toContain("server: 2.00 % lost at 2000/s");
+    // 150 µs/DORA over 10.3 s at 1000/s, less 1 % of a CPU over the same time.
+    expect(md).toContain("| 150 | 140 | 15 % (1.0 %) |");
+  });
 });
