@@ -146,9 +146,10 @@ export function createFileSource(config: FileSourceConfig): FileSource {
 
 async function locate(config: FileSourceConfig, name: string): Promise<Result<Found, FileProblem>> {
   if (config.ipxeDir !== undefined && !name.includes("/")) {
-    const file = join(config.ipxeDir, name);
-    const st = await stat(file).catch(() => undefined);
-    if (st?.isFile()) return ok({ file, source: "ipxe", size: st.size, stamp: stampOf(st) });
+    // Followed to its target here, so the file is opened (with O_NOFOLLOW) at its real path.
+    const file = await realpath(join(config.ipxeDir, name)).catch(() => undefined);
+    const st = file === undefined ? undefined : await stat(file).catch(() => undefined);
+    if (file !== undefined && st?.isFile()) return ok({ file, source: "ipxe", size: st.size, stamp: stampOf(st) });
   }
   if (config.artifactsDir === undefined) return err("not-found");
   const root = await realpath(config.artifactsDir).catch(() => undefined);

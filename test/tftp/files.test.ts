@@ -143,3 +143,16 @@ describe("tftp malformed packets", () => {
     expect(h.metric("wisp_tftp_transfers_total", { result: "illegal-operation" })).toBe(1);
   });
 });
+
+describe("tftp large files", () => {
+  test("a large iPXE-directory file behind a symlink is read from disk at its target", async () => {
+    await using h = await startHarness({}, {}, { smallFileMaxBytes: 1024 });
+    const big = put(h.root, "boot/ipxe.iso", Uint8Array.from({ length: 50_000 }, (_, i) => i & 255));
+    symlinkSync(join(h.root, "boot/ipxe.iso"), join(h.ipxeDir, "ipxe.iso"));
+    const files = createFileSource({ ipxeDir: h.ipxeDir, smallFileMaxBytes: 1024 });
+    const opened = await files.open("ipxe.iso", "octet");
+    expect(opened.ok && [opened.value.cached, opened.value.file]).toEqual([false, join(h.root, "boot/ipxe.iso")]);
+    if (opened.ok) await opened.value.close();
+    expect((await get(h, "ipxe.iso")).data).toEqual(big);
+  });
+});
