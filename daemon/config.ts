@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import YAML from "yaml";
 import type { DhcpMode } from "./dhcp/types.ts";
+import { parseCidr } from "./http/client-address.ts";
 import { WispError } from "./lib/errors.ts";
 import { DEFAULT_SYSLOG_PORT } from "./syslog/server.ts";
 import { DEFAULT_IPXE_DIR } from "./tftp/files.ts";
@@ -25,7 +26,7 @@ export const DEFAULT_DHCP_LEASE_TIME = 86_400;
 /** The `--dhcp-mode` values (COMPAT section 2). */
 export const DHCP_MODES = ["reservation", "proxy", "auto-proxy", "off"] as const satisfies readonly DhcpMode[];
 
-type OptionType = "string" | "port" | "level" | "ipv4" | "mode" | "interfaces" | "seconds";
+type OptionType = "string" | "port" | "level" | "ipv4" | "mode" | "interfaces" | "seconds" | "cidr";
 
 interface OptionSpec {
   /** Flag without dashes; the env name is WISP_ + upper snake case; the config key is camelCase. */
@@ -43,7 +44,7 @@ export const OPTIONS = [
   { flag: "data-dir", type: "string", default: DEFAULT_DATA_DIR, help: "directory for the embedded store (PGlite), the API token and artifacts" },
   { flag: "database-url", type: "string", help: "postgres://user:pass@host:port/db to use PostgreSQL instead of the embedded store" },
   { flag: "listen-address", type: "string", default: "0.0.0.0", help: "address the HTTP, gRPC and syslog listeners bind" },
-  { flag: "http-port", type: "port", default: DEFAULT_HTTP_PORT, help: "HTTP port: REST API under /api/v1, /healthz, /readyz (0 = any free port)" },
+  { flag: "http-port", type: "port", default: DEFAULT_HTTP_PORT, help: "HTTP port: REST API under /api/v1, /healthz, /readyz, /metrics, and the boot paths /ipxe/script, /ipxe/binary, /artifacts (0 = any free port)" },
   { flag: "grpc-port", type: "port", default: DEFAULT_GRPC_PORT, help: "port of the agents' workflow service (gRPC; served once the agent service lands)" },
   {
     flag: "syslog-port",
@@ -74,6 +75,12 @@ export const OPTIONS = [
   },
   { flag: "ipxe-dir", type: "string", help: `directory of iPXE binaries (undionly.kpxe, ipxe.efi, snponly.efi) served by name (default: ${DEFAULT_IPXE_DIR}, Debian's ipxe package, if it exists)` },
   { flag: "artifacts-dir", type: "string", help: "directory of boot artifacts served by relative path (default: <data-dir>/artifacts)" },
+  {
+    flag: "trusted-proxies",
+    type: "cidr",
+    repeatable: true,
+    help: "address or CIDR of an HTTP proxy whose X-Forwarded-For names the booting machine; repeat for more (comma-separated in the environment). Default: none, the TCP peer is the machine",
+  },
 ] as const satisfies readonly OptionSpec[];
 
 type Flag = (typeof OPTIONS)[number]["flag"];
@@ -99,6 +106,8 @@ export interface Config {
   tftpPort: number;
   ipxeDir?: string;
   artifactsDir?: string;
+  /** `a.b.c.d/n` (validated); empty: X-Forwarded-For is never believed. */
+  trustedProxies: string[];
 }
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
@@ -111,8 +120,8 @@ export function helpText(): string {
   const lines = [
     "usage: wispd [options]",
     "",
-    "Wisp provisioning daemon: REST API, store, workflow engine, DHCP and TFTP (boot HTTP,",
-    "metadata and the agent service are added as they land; see README).",
+    "Wisp provisioning daemon: REST API, store, workflow engine, DHCP, TFTP and boot HTTP",
+    "(metadata and the agent service are added as they land; see README).",
     "",
     "options (flag, environment variable, default):",
   ];
@@ -133,6 +142,7 @@ const PLACEHOLDER: Record<OptionType, string> = {
   mode: "mode",
   interfaces: "iface",
   seconds: "seconds",
+  cidr: "cidr",
 };
 
 interface RawValue {
@@ -200,6 +210,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     tftpPort: Number(get("tftp-port")),
     ipxeDir: get("ipxe-dir"),
     artifactsDir: get("artifacts-dir"),
+    trustedProxies: [...new Set(getAll("trusted-proxies"))],
   };
 }
 
@@ -213,6 +224,7 @@ function checkValue(spec: OptionSpec, value: string, from: string): void {
   }
   if (spec.type === "level" && !LEVELS.includes(value)) fail(`one of ${LEVELS.join(", ")}`);
   if (spec.type === "ipv4" && !parseIpv4(value).ok) fail("an IPv4 address like 192.168.1.10");
+  if (spec.type === "cidr" && !parseCidr(value).ok) fail("an IPv4 address or CIDR like 10.0.0.0/8");
   if (spec.type === "mode" && !(DHCP_MODES as readonly string[]).includes(value)) fail(`one of ${DHCP_MODES.join(", ")}`);
   // IFNAMSIZ (16) less the NUL; '/', ':' and white space are not allowed in Linux interface names.
   if (spec.type === "interfaces" && !/^[^\s/:]{1,15}$/.test(value)) fail("an interface name of 1-15 characters without '/', ':' or spaces");

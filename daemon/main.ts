@@ -11,9 +11,12 @@ import { resolveApiToken } from "./api/token.ts";
 import { helpText, loadConfig, type Config } from "./config.ts";
 import { createCore } from "./core/core.ts";
 import { createHardwareIndex, type HardwareIndex } from "./core/hardware-index.ts";
+import type { Core, StoredHardware } from "./core/types.ts";
 import { DEFAULT_WISP_USER_CLASS } from "./dhcp/classify.ts";
 import { decide } from "./dhcp/policy.ts";
 import { startDhcpServer, type DhcpServer } from "./dhcp/server.ts";
+import { bootRoutes } from "./http/boot-routes.ts";
+import { parseCidr, type Cidr } from "./http/client-address.ts";
 import { WispError } from "./lib/errors.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./lib/metrics.ts";
@@ -49,20 +52,15 @@ function choosePublicIp(config: Config): string | undefined {
 // A DHCP server must never answer on a network nobody chose: off until an interface is named.
 const dhcpEnabled = (config: Config): boolean => config.dhcpInterfaces.length > 0 && config.dhcpMode !== "off";
 
-interface Dhcp {
-  index: HardwareIndex;
-  server: DhcpServer;
-}
-
-/** Starts the hardware index and the DHCP server when configured; logs why not otherwise. */
+/** Starts the DHCP server over the shared hardware index when configured; logs why not otherwise. */
 async function startDhcp(
   config: Config,
-  store: Store,
+  index: HardwareIndex,
   metrics: MetricsRegistry,
   publicIp: string | undefined,
   httpPort: number,
   log: Logger,
-): Promise<Dhcp | undefined> {
+): Promise<DhcpServer | undefined> {
   if (!dhcpEnabled(config)) {
     const reason = config.dhcpInterfaces.length === 0 ? "no --dhcp-interface named" : "--dhcp-mode off";
     log.info({ mode: config.dhcpMode, interfaces: config.dhcpInterfaces, reason }, "dhcp off");
@@ -72,28 +70,20 @@ async function startDhcp(
   if (ip === undefined || !ip.ok) {
     throw new WispError("invalid_argument", "dhcp: no address to give booting machines: set --public-ip", { field: "public-ip" });
   }
-  const index = await createHardwareIndex(store, { logger: log });
-  metrics.gaugeFunction("wisp_hardware_index_entries", "Hardware interfaces (by MAC) in the DHCP index", () => index.size);
-  try {
-    const server = await startDhcpServer({
-      interfaces: config.dhcpInterfaces,
-      lookup: index,
-      decide,
-      config: {
-        mode: config.dhcpMode,
-        publicIp: ip.value,
-        httpPort,
-        wispUserClass: DEFAULT_WISP_USER_CLASS,
-        defaultLeaseTime: config.dhcpLeaseTime,
-      },
-      logger: log,
-      metrics,
-    });
-    return { index, server };
-  } catch (e) {
-    await index.close();
-    throw e;
-  }
+  return startDhcpServer({
+    interfaces: config.dhcpInterfaces,
+    lookup: index,
+    decide,
+    config: {
+      mode: config.dhcpMode,
+      publicIp: ip.value,
+      httpPort,
+      wispUserClass: DEFAULT_WISP_USER_CLASS,
+      defaultLeaseTime: config.dhcpLeaseTime,
+    },
+    logger: log,
+    metrics,
+  });
 }
 
 interface Syslog {
@@ -132,16 +122,32 @@ async function startSyslog(
   }
 }
 
+/** Where iPXE binaries and boot artifacts are, for TFTP and HTTP alike; creates the artifacts directory. */
+function bootDirs(config: Config, dataDir: string): { ipxeDir: string | undefined; artifactsDir: string } {
+  const ipxeDir = config.ipxeDir ?? (existsSync(DEFAULT_IPXE_DIR) ? DEFAULT_IPXE_DIR : undefined);
+  const artifactsDir = resolve(config.artifactsDir ?? join(dataDir, "artifacts"));
+  mkdirSync(artifactsDir, { recursive: true });
+  return { ipxeDir, artifactsDir };
+}
+
+/** The stored Hardware, or undefined when it is gone (the boot routes read it for `osie` and the facility). */
+async function storedHardware(core: Core, namespace: string, name: string): Promise<StoredHardware | undefined> {
+  try {
+    return (await core.get("Hardware", namespace, name)) as StoredHardware;
+  } catch (e) {
+    if (e instanceof WispError && e.code === "not_found") return undefined;
+    throw e;
+  }
+}
+
 /** Starts the TFTP server unless --tftp-port is 0: iPXE binaries by name, artifacts by path. */
 async function startTftp(config: Config, dataDir: string, metrics: MetricsRegistry, log: Logger): Promise<TftpServer | undefined> {
   if (config.tftpPort === 0) {
     log.info({ reason: "--tftp-port 0" }, "tftp off");
     return undefined;
   }
-  const ipxeDir = config.ipxeDir ?? (existsSync(DEFAULT_IPXE_DIR) ? DEFAULT_IPXE_DIR : undefined);
+  const { ipxeDir, artifactsDir } = bootDirs(config, dataDir);
   if (ipxeDir === undefined) log.warn({ path: DEFAULT_IPXE_DIR, hint: "apt-get install ipxe, or set --ipxe-dir" }, "tftp has no ipxe binaries");
-  const artifactsDir = resolve(config.artifactsDir ?? join(dataDir, "artifacts"));
-  mkdirSync(artifactsDir, { recursive: true });
   const files = createFileSource({ ipxeDir, artifactsDir });
   try {
     const server = await startTftpServer({ hostname: config.listenAddress, port: config.tftpPort, files, logger: log, metrics });
@@ -166,14 +172,28 @@ async function run(config: Config, log: Logger): Promise<void> {
   if (created) log.info({ path: tokenPath }, "api token generated");
 
   const metrics = createMetricsRegistry();
+  // One in-memory index of Hardware for every boot path (DHCP, boot HTTP, syslog attribution).
+  const index = await createHardwareIndex(store, { logger: log });
+  metrics.gaugeFunction("wisp_hardware_index_entries", "Hardware interfaces (by MAC) in the hardware index", () => index.size);
   const syslogLogs = config.syslogPort === 0 ? undefined : createSyslogStore({ onEvict: evictionCounter(metrics) });
-  const api = createApi({ core, token, logger: log, version: pkg.version, metrics, syslog: syslogLogs });
-  api.listen({ hostname: config.listenAddress, port: config.httpPort });
   const publicIp = choosePublicIp(config);
-  const httpPort = api.server?.port ?? config.httpPort;
+  let httpPort = config.httpPort; // the real one once listening (--http-port 0)
+  const boot = bootRoutes({
+    lookup: index,
+    hardware: (namespace, name) => storedHardware(core, namespace, name),
+    settings: () =>
+      publicIp === undefined ? undefined : { publicIp, httpPort, grpcPort: config.grpcPort, mode: config.dhcpMode, userClass: DEFAULT_WISP_USER_CLASS },
+    ...bootDirs(config, dataDir),
+    trustedProxies: config.trustedProxies.map((c) => (parseCidr(c) as { ok: true; value: Cidr }).value),
+    logger: log,
+    metrics,
+  });
+  const api = createApi({ core, token, logger: log, version: pkg.version, metrics, syslog: syslogLogs }).use(boot);
+  api.listen({ hostname: config.listenAddress, port: config.httpPort });
+  httpPort = api.server?.port ?? config.httpPort;
   log.info({ address: config.listenAddress, port: httpPort, publicIp, tokenFile: tokenPath }, "http listening");
-  const dhcp = await startDhcp(config, store, metrics, publicIp, httpPort, log);
-  const syslog = await startSyslog(config, store, syslogLogs, dhcp?.index, metrics, log);
+  const dhcp = await startDhcp(config, index, metrics, publicIp, httpPort, log);
+  const syslog = await startSyslog(config, store, syslogLogs, index, metrics, log);
   const tftp = await startTftp(config, dataDir, metrics, log);
 
   const sweep = setInterval(() => {
@@ -189,12 +209,12 @@ async function run(config: Config, log: Logger): Promise<void> {
     stopping = true;
     log.info({ signal }, "shutting down");
     clearInterval(sweep);
-    dhcp?.server.close();
-    await dhcp?.index.close();
+    dhcp?.close();
     syslog?.server.close();
     await syslog?.ownIndex?.close();
     await tftp?.stop();
     await api.stop();
+    await index.close();
     await core.close();
     log.info("stopped");
     process.exit(0);

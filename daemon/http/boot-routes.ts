@@ -1,0 +1,211 @@
+/**
+ * What a netbooting machine fetches over HTTP, on the API's port and without a token (a booting
+ * machine has none): iPXE binaries (`/ipxe/binary/[<mac>/]<file>`), the iPXE script
+ * (`/ipxe/script/[<mac>/]auto.ipxe`) and boot artifacts (`/artifacts/<path>`). File names are
+ * resolved by the TFTP server's file source, so both protocols serve the same files with the
+ * same confinement; bodies go out with sendfile.
+ */
+import { stat } from "node:fs/promises";
+import { Elysia } from "elysia";
+import { BINARY_PATH, SCRIPT_NAME, SCRIPT_PATH } from "../dhcp/boot.ts";
+import type { HardwareLookup } from "../dhcp/types.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Counter, Family, MetricsRegistry } from "../lib/metrics.ts";
+import { err, ok, type Result } from "../lib/result.ts";
+import type { Hardware } from "../manifest/types.ts";
+import { normalizeMac } from "../manifest/values.ts";
+import { createFileSource, type FileSource } from "../tftp/files.ts";
+import type { FileProblem } from "../tftp/policy.ts";
+import { clientAddress, type Cidr, type ClientAddress } from "./client-address.ts";
+import { contentTypeOf, fileResponse, type FileReply } from "./file-response.ts";
+import { ARTIFACTS_PATH, ipxeScript, scriptMachine, type ScriptSettings } from "./ipxe-script.ts";
+
+/** What the boot routes need from the process. */
+export interface BootRoutesOptions {
+  lookup: HardwareLookup;
+  /** The stored Hardware behind an index entry (for `osie` and the facility); undefined when gone. */
+  hardware(namespace: string, name: string): Promise<Pick<Hardware, "spec"> | undefined>;
+  /** Read per request: the port is known only once the server listens; undefined without a public address. */
+  settings(): ScriptSettings | undefined;
+  /** `--ipxe-dir`: iPXE binaries by bare name. */
+  ipxeDir?: string;
+  /** `--artifacts-dir`: Hook's kernel and initrd, images; also searched for binaries not in ipxeDir. */
+  artifactsDir?: string;
+  /** `--trusted-proxies`: peers whose X-Forwarded-For is believed. */
+  trustedProxies: readonly Cidr[];
+  logger: Logger;
+  metrics: MetricsRegistry;
+}
+
+/** The `route` label of the boot metrics. */
+export type BootRoute = "script" | "binary" | "artifact";
+
+/** Why a file path is refused before or during resolution; counted in wisp_http_boot_refusals_total. */
+export const PATH_REFUSALS = {
+  "bad-encoding": "the path's percent-encoding does not decode",
+  "dot-segment": "a `.` or `..` segment (also percent-encoded)",
+  absolute: "an absolute path (a leading / after the prefix)",
+  "control-character": "a NUL or other control character",
+  "outside-root": "the path (through a symlink) leads out of its directory",
+  "not-a-bare-name": "an iPXE binary name with a / in it",
+} as const satisfies Record<string, string>;
+
+/** One of PATH_REFUSALS. */
+export type PathRefusal = keyof typeof PATH_REFUSALS;
+
+interface Metrics {
+  requests: Family<Counter>;
+  bytes: Family<Counter>;
+  refusals: Family<Counter>;
+}
+
+function bootMetrics(registry: MetricsRegistry): Metrics {
+  return {
+    requests: registry.counter("wisp_http_boot_requests_total", "Boot HTTP requests (iPXE script, iPXE binaries, artifacts), by route and status", ["route", "status"]),
+    bytes: registry.counter("wisp_http_boot_response_bytes_total", "Body bytes of boot HTTP responses handed to the socket, by route", ["route"]),
+    refusals: registry.counter("wisp_http_boot_refusals_total", "Boot file paths refused (traversal, encoding, symlinks out), by route and reason", ["route", "reason"]),
+  };
+}
+
+const TEXT = "text/plain; charset=utf-8";
+const textResponse = (status: number, body: string): Response => new Response(body.endsWith("\n") ? body : body + "\n", { status, headers: { "content-type": TEXT } });
+
+/**
+ * Decodes a path from the URL (the router leaves percent-escapes in place) and refuses what
+ * could leave the directory before the file source even looks: its real-path check is the
+ * second line, and the one that catches symlinks.
+ */
+export function checkBootPath(raw: string): Result<string, PathRefusal> {
+  let path: string;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    return err("bad-encoding");
+  }
+  if (/[\x00-\x1f\x7f]/.test(path)) return err("control-character");
+  if (path.startsWith("/")) return err("absolute");
+  if (path.split("/").some((s) => s === "." || s === "..")) return err("dot-segment");
+  return ok(path);
+}
+
+const PROBLEM_STATUS: Record<FileProblem, number> = { "not-found": 404, "not-a-file": 404, "outside-root": 404, unreadable: 403, "too-large": 500 };
+
+/** The boot routes as an Elysia plugin. */
+export function bootRoutes(opts: BootRoutesOptions) {
+  const { lookup, logger, trustedProxies } = opts;
+  const metrics = bootMetrics(opts.metrics);
+  const binaries = createFileSource({ ipxeDir: opts.ipxeDir, artifactsDir: opts.artifactsDir });
+  const artifacts = createFileSource({ artifactsDir: opts.artifactsDir });
+
+  const count = (route: BootRoute, status: number, bytes: number): void => {
+    metrics.requests.labels(route, String(status)).inc();
+    if (bytes > 0) metrics.bytes.labels(route).inc(bytes);
+  };
+  const refused = (route: BootRoute, reason: PathRefusal, status: number, path: string, peer: string): Response => {
+    metrics.refusals.labels(route, reason).inc();
+    logger.warn({ path, peer, reason }, "boot path refused");
+    count(route, status, 0);
+    return textResponse(status, `refused: ${PATH_REFUSALS[reason]}`);
+  };
+  const client = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null): ClientAddress =>
+    clientAddress(server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"), trustedProxies);
+
+  async function serveFile(route: BootRoute, source: FileSource, name: string, request: Request, peer: string): Promise<Response> {
+    const opened = await source.open(name, "octet");
+    if (!opened.ok) {
+      const status = PROBLEM_STATUS[opened.error];
+      if (opened.error === "outside-root") return refused(route, "outside-root", status, name, peer);
+      logger.debug({ path: name, peer, problem: opened.error }, "boot file not served");
+      count(route, status, 0);
+      return textResponse(status, status === 404 ? `not found: ${name}` : `cannot read ${name}`);
+    }
+    const real = opened.value.file;
+    await opened.value.close();
+    const st = await stat(real).catch(() => undefined);
+    if (st === undefined) {
+      count(route, 404, 0);
+      return textResponse(404, `not found: ${name}`);
+    }
+    const reply: FileReply = fileResponse(request.method, request.headers, { path: real, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, contentTypeOf(name));
+    count(route, reply.status, reply.bytes);
+    logger.debug({ path: name, file: real, peer, status: reply.status, bytes: reply.bytes }, route === "binary" ? "ipxe binary served" : "artifact served");
+    return reply.response;
+  }
+
+  async function script(request: Request, addr: ClientAddress, macParam: string | undefined): Promise<Response> {
+    const done = (status: number, body: string, contentType = TEXT): Response => {
+      count("script", status, request.method === "HEAD" ? 0 : Buffer.byteLength(body));
+      return new Response(body, { status, headers: { "content-type": contentType } });
+    };
+    let mac: string | undefined;
+    if (macParam !== undefined) {
+      mac = normalizeMac(safeDecode(macParam));
+      if (mac === undefined) return done(400, `not a MAC address: ${JSON.stringify(safeDecode(macParam))}\n`);
+    }
+    const settings = opts.settings();
+    if (settings === undefined) {
+      logger.error({ peer: addr.text }, "ipxe script needs --public-ip");
+      return done(503, "wispd has no address to give booting machines: set --public-ip\n");
+    }
+    const host = mac !== undefined ? lookup.byMac(mac) : addr.ip !== undefined ? lookup.byIp(addr.ip) : undefined;
+    let hardware: Pick<Hardware, "spec"> | undefined;
+    if (host !== undefined) {
+      try {
+        hardware = await opts.hardware(host.namespace, host.hardwareName);
+      } catch (e) {
+        logger.error({ err: e, mac: host.mac, peer: addr.text }, "ipxe script: hardware read failed");
+        return done(503, "the store cannot be read; try again\n");
+      }
+    }
+    const outcome = ipxeScript(host && scriptMachine(host, hardware), { mac, address: addr.text }, settings);
+    const fields = { mac: host?.mac ?? mac, hardware: host && `${host.namespace}/${host.hardwareName}`, peer: addr.text, via: addr.source };
+    if (outcome.kind === "refused") {
+      logger.info({ ...fields, reason: outcome.reason, message: outcome.message }, "ipxe script refused");
+      return done(outcome.status, outcome.text);
+    }
+    logger.info({ ...fields, source: outcome.source }, "ipxe script served");
+    return done(200, outcome.text);
+  }
+
+  // `<file>` or `<mac>/<file>`: one wildcard, as the router cannot hold both `:file` and `:mac/:file`.
+  function binary(request: Request, addr: ClientAddress, rest: string): Promise<Response> | Response {
+    const parts = rest.split("/");
+    if (parts.length > 2) return refused("binary", "not-a-bare-name", 400, rest, addr.text);
+    const [macParam, fileParam] = parts.length === 2 ? [parts[0]!, parts[1]!] : [undefined, parts[0]!];
+    const checked = checkBootPath(fileParam);
+    if (!checked.ok) return refused("binary", checked.error, 400, fileParam, addr.text);
+    if (checked.value === "") {
+      count("binary", 404, 0);
+      return textResponse(404, "no file named");
+    }
+    if (checked.value.includes("/")) return refused("binary", "not-a-bare-name", 400, checked.value, addr.text);
+    if (macParam !== undefined && normalizeMac(safeDecode(macParam)) === undefined) {
+      count("binary", 400, 0);
+      return textResponse(400, `not a MAC address: ${JSON.stringify(safeDecode(macParam))}`);
+    }
+    return serveFile("binary", binaries, checked.value, request, addr.text);
+  }
+
+  return new Elysia({ name: "wisp-boot" })
+    .get(`${SCRIPT_PATH}/${SCRIPT_NAME}`, ({ request, server }) => script(request, client(request, server), undefined))
+    .get(`${SCRIPT_PATH}/:mac/${SCRIPT_NAME}`, ({ request, server, params }) => script(request, client(request, server), params.mac))
+    .get(`${BINARY_PATH}/*`, ({ request, server, params }) => binary(request, client(request, server), params["*"]))
+    .get(`${ARTIFACTS_PATH}/*`, ({ request, server, params }) => {
+      const addr = client(request, server);
+      const checked = checkBootPath(params["*"]);
+      if (!checked.ok) return refused("artifact", checked.error, 400, params["*"], addr.text);
+      if (checked.value === "") {
+        count("artifact", 404, 0);
+        return textResponse(404, "no file named");
+      }
+      return serveFile("artifact", artifacts, checked.value, request, addr.text);
+    });
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
