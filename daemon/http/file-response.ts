@@ -76,10 +76,9 @@ export function decideRange(header: string | null, size: number): RangeDecision 
     return { kind: "partial", start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(spec[1]);
-  const last = spec[2] === "" ? size - 1 : Number(spec[2]);
-  if (last < start) return { kind: "full" }; // invalid: ignored (14.1.1)
+  if (spec[2] !== "" && Number(spec[2]) < start) return { kind: "full" }; // invalid: ignored (14.1.1)
   if (start >= size) return { kind: "unsatisfiable" };
-  return { kind: "partial", start, end: Math.min(last, size - 1) };
+  return { kind: "partial", start, end: spec[2] === "" ? size - 1 : Math.min(Number(spec[2]), size - 1) };
 }
 
 // RFC 9110 8.8.3.2: weak comparison for If-None-Match, strong for If-Range.
