@@ -5,13 +5,14 @@
  * from the first unacknowledged block on timeout up to a retry limit, and ignores duplicate ACKs.
  */
 import type { udp } from "bun";
-import type { Counter, Family, Gauge, MetricsRegistry } from "../lib/metrics.ts";
+import type { MetricsRegistry } from "../lib/metrics.ts";
 import type { Logger } from "../lib/log.ts";
 import {
   ACK, DATA_HEADER_LENGTH, ERROR, ErrorCode, OACK, RRQ, WRQ,
   decodeTftp, encodeDataHeader, encodeTftp, tftpLength, type TftpOption, type TftpPacket,
 } from "./codec.ts";
 import type { FileSource, OpenFile } from "./files.ts";
+import { tftpMetrics, type TftpMetrics } from "./metrics.ts";
 import {
   DEFAULT_NEGOTIATION, blockCount, fileRefusal, negotiate, onAck, readRequest, retransmitWindow, wireBlock,
   type Negotiated, type NegotiationConfig, type ReadRequest, type Refusal, type WindowState,
@@ -48,30 +49,17 @@ export interface TftpServer {
   stop(): Promise<void>;
 }
 
-interface Metrics {
-  requests: Family<Counter>;
-  errors: Family<Counter>;
-  bytes: Counter;
-  active: Gauge;
-  retransmits: Counter;
-  dataPackets: Counter;
-  transfers: Family<Counter>;
-}
-
-function tftpMetrics(registry: MetricsRegistry, files: FileSource): Metrics {
-  registry.gaugeFunction("wisp_tftp_cache_bytes", "Bytes of small files (iPXE binaries) TFTP holds in memory", () => files.cachedBytes());
-  return {
-    requests: registry.counter("wisp_tftp_requests_total", "TFTP requests received on the listener, by result", ["result"]),
-    errors: registry.counter("wisp_tftp_errors_total", "TFTP errors sent, packets dropped and transfers failed, by reason", ["reason"]),
-    bytes: registry.counter("wisp_tftp_bytes_total", "TFTP DATA payload bytes sent, retransmissions included").labels(),
-    active: registry.gauge("wisp_tftp_transfers_active", "TFTP transfers under way").labels(),
-    retransmits: registry.counter("wisp_tftp_retransmits_total", "TFTP packets sent again (after a timeout, or an ACK inside a window)").labels(),
-    dataPackets: registry.counter("wisp_tftp_data_packets_total", "TFTP DATA packets sent, retransmissions included").labels(),
-    transfers: registry.counter("wisp_tftp_transfers_total", "TFTP transfers ended, by result", ["result"]),
-  };
-}
-
 type Socket = udp.Socket<"uint8array">;
+
+// Bun reports a queued ICMP error by a callback, or on some paths by throwing from the next send;
+// a throw must not escape into a timer or a promise. False: not sent (the timer retransmits).
+function guarded(send: () => boolean): boolean {
+  try {
+    return send();
+  } catch {
+    return false;
+  }
+}
 type TransferSocket = udp.ConnectedSocket<"uint8array">;
 
 /** Binds the listener and serves until stop(). Throws when the port cannot be bound. */
@@ -105,13 +93,14 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
         }
       },
       // Bun passes the error first on some versions, (socket, error) on others.
-      error: (a: unknown, b?: unknown) => log.warn({ err: a instanceof Error ? a : b }, "tftp socket error"),
+      // Mostly ICMP unreachable from a client that left after our ERROR: not worth a warning.
+      error: (a: unknown, b?: unknown) => log.debug({ err: a instanceof Error ? a : b }, "tftp socket error"),
     },
   });
 
   function onRequest(sock: Socket, data: Uint8Array, port: number, address: string): void {
     const peer = `${address}:${port}`;
-    const reply = (b: Uint8Array) => sock.send(b, port, address);
+    const reply = (b: Uint8Array) => guarded(() => sock.send(b, port, address));
     const decoded = decodeTftp(data);
     if (!decoded.ok) {
       metrics.requests.labels("malformed").inc();
@@ -197,7 +186,7 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
 
 interface TransferContext {
   opts: TftpServerOptions;
-  metrics: Metrics;
+  metrics: TftpMetrics;
   log: Logger;
   retries: number;
   read: ReadRequest;
@@ -274,7 +263,7 @@ class Transfer {
     const p: TftpPacket = { op: OACK, options: this.oack };
     const n = tftpLength(p);
     const buf = n <= this.c.control.length ? this.c.control : new Uint8Array(n);
-    this.socket.send(buf.subarray(0, encodeTftp(p, buf, 0)));
+    this.send(buf.subarray(0, encodeTftp(p, buf, 0)));
     this.arm();
   }
 
@@ -294,7 +283,7 @@ class Transfer {
       return;
     }
     if (p.op !== ACK) {
-      this.c.sendError((b) => this.socket.send(b), ErrorCode.illegalOperation, "expected an ACK", "illegal-operation");
+      this.c.sendError((b) => this.send(b), ErrorCode.illegalOperation, "expected an ACK", "illegal-operation");
       void this.finish("illegal-operation");
       return;
     }
@@ -352,7 +341,7 @@ class Transfer {
     const view = await this.c.file.read((from - 1) * bs, (to - from + 1) * bs);
     if (generation !== this.generation || this.done) return;
     if (!view.ok) {
-      this.c.sendError((b) => this.socket.send(b), ErrorCode.notDefined, "file changed during the transfer", "read-failed");
+      this.c.sendError((b) => this.send(b), ErrorCode.notDefined, "file changed during the transfer", "read-failed");
       this.c.log.warn({ peer: this.c.peer, path: this.request.name, error: view.error }, "tftp file read failed");
       void this.finish("read-failed");
       return;
@@ -363,7 +352,7 @@ class Transfer {
       const payload = bytes.subarray(at, Math.min(at + bs, bytes.length));
       encodeDataHeader(wireBlock(n), this.packet, 0);
       this.packet.set(payload, DATA_HEADER_LENGTH);
-      if (!this.socket.send(this.packet.subarray(0, DATA_HEADER_LENGTH + payload.length))) {
+      if (!this.send(this.packet.subarray(0, DATA_HEADER_LENGTH + payload.length))) {
         // The socket buffer is full: go on from this block once it drains.
         this.blocked = { from: n, to, generation };
         break;
@@ -374,6 +363,10 @@ class Transfer {
       else this.c.metrics.retransmits.inc(), this.retransmitted++; // after a timeout or an ACK inside the window
     }
     this.arm();
+  }
+
+  private send(b: Uint8Array): boolean {
+    return guarded(() => this.socket.send(b));
   }
 
   private arm(): void {

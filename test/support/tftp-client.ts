@@ -46,6 +46,8 @@ export interface TftpGetResult {
   serverPort: number;
   /** Packets from another port, answered with ERROR 5 (RFC 1350 4). */
   strayPackets: number;
+  /** ICMP errors seen (a re-ACK after the server closed the transfer). */
+  socketErrors: number;
 }
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -62,7 +64,7 @@ export async function tftpGet(o: TftpGetOptions): Promise<TftpGetResult> {
   let inWindow = 0;
   let gapAcked = false;
   let serverPort = 0;
-  const result: Omit<TftpGetResult, "ok" | "data" | "sha256"> = { dataPackets: 0, duplicateData: 0, acksSent: 0, serverPort: 0, strayPackets: 0 };
+  const result: Omit<TftpGetResult, "ok" | "data" | "sha256"> = { dataPackets: 0, duplicateData: 0, acksSent: 0, serverPort: 0, strayPackets: 0, socketErrors: 0 };
   let finished = false;
   let finalBlock = -1;
   let lastSent: Uint8Array;
@@ -80,11 +82,23 @@ export async function tftpGet(o: TftpGetOptions): Promise<TftpGetResult> {
     hostname: o.bind ?? "127.0.0.1",
     port: 0,
     binaryType: "uint8array",
-    socket: { data: (_s, data, port) => onPacket(data, port) },
+    socket: {
+      data: (_s, data, port) => onPacket(data, port),
+      // ICMP unreachable (the server closed the transfer while we dally) is not our failure.
+      error: () => void result.socketErrors++,
+    },
   });
+  // Bun reports ICMP errors queued on the socket by throwing from the next send.
+  const sendTo = (b: Uint8Array, port: number) => {
+    try {
+      socket.send(b, port, o.host);
+    } catch {
+      result.socketErrors++;
+    }
+  };
   const send = (b: Uint8Array, port = serverPort) => {
     lastSent = b;
-    socket.send(b, port, o.host);
+    sendTo(b, port);
   };
   const arm = () => {
     if (timer) clearTimeout(timer);
@@ -100,7 +114,7 @@ export async function tftpGet(o: TftpGetOptions): Promise<TftpGetResult> {
     const b = encode({ op: ACK, block: block & 0xffff });
     send(b);
     result.acksSent++;
-    if (o.duplicateAcks) socket.send(b, serverPort, o.host), result.acksSent++;
+    if (o.duplicateAcks) sendTo(b, serverPort), result.acksSent++;
     inWindow = 0;
   }
   function onTimeout(): void {
@@ -109,14 +123,14 @@ export async function tftpGet(o: TftpGetOptions): Promise<TftpGetResult> {
       result.error = { code: -1, message: "client timed out" };
       return end(false);
     }
-    socket.send(lastSent, serverPort || o.port, o.host); // the request or the last ACK again
+    sendTo(lastSent, serverPort || o.port); // the request or the last ACK again
     arm();
   }
   function onPacket(data: Uint8Array, port: number): void {
     if (serverPort === 0) serverPort = port;
     if (port !== serverPort) {
       result.strayPackets++;
-      socket.send(encode({ op: ERROR, code: 5, message: "unknown transfer ID" }), port, o.host);
+      sendTo(encode({ op: ERROR, code: 5, message: "unknown transfer ID" }), port);
       return;
     }
     const d = decodeTftp(data);
@@ -171,7 +185,7 @@ export async function tftpGet(o: TftpGetOptions): Promise<TftpGetResult> {
     o.rawRequest ??
     encode({ op: RRQ, filename: o.filename, mode: o.mode ?? "octet", options: Object.entries(o.options ?? {}).map(([k, v]) => [k, String(v)] as const) });
   lastSent = request;
-  socket.send(request, o.port, o.host);
+  sendTo(request, o.port);
   arm();
   const deadline = setTimeout(() => {
     result.error = { code: -1, message: "deadline passed" };
