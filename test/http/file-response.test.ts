@@ -4,7 +4,7 @@
  * trusted proxies.
  */
 import { describe, expect, test } from "bun:test";
-import { checkBootPath } from "../../daemon/http/boot-routes.ts";
+import { checkBootPath, type PathRefusal } from "../../daemon/http/boot-routes.ts";
 import { clientAddress, inCidrs, parseCidr, type Cidr } from "../../daemon/http/client-address.ts";
 import { contentTypeOf, decideRange, entityTag, lastModified, notModified, OCTET_STREAM, rangeStillApplies } from "../../daemon/http/file-response.ts";
 import { parseIpv4 } from "../../daemon/wire/address.ts";
@@ -92,7 +92,7 @@ describe("checkBootPath", () => {
     expect(checkBootPath("hook/vmlinuz-x86_64")).toEqual({ ok: true, value: "hook/vmlinuz-x86_64" });
     expect(checkBootPath("a%20b..c")).toEqual({ ok: true, value: "a b..c" });
   });
-  const refused: [string, string][] = [
+  const refused: [string, PathRefusal][] = [
     ["..", "dot-segment"],
     ["a/../../api-token", "dot-segment"],
     ["%2e%2e%2fapi-token", "dot-segment"],
