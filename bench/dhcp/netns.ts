@@ -1,25 +1,43 @@
 /**
- * The benchmark's private network: a server namespace and a generator namespace joined by a veth
- * pair. The generator side also holds the relay's client-network address (giaddr), and the server
- * routes the client network back through the generator, as a router with a relay agent would.
- * Nothing is created outside these two namespaces; `destroy` removes both (and with them the veth).
+ * The benchmark's private network: one generator namespace and, per server, a server namespace
+ * joined to it by its own veth pair. On each link the generator holds a relay address in the
+ * client network (giaddr; perfdhcp sends out of the interface that holds the address it binds),
+ * and each server namespace routes the client network back through its link, as a router with
+ * a relay agent would. Nothing is created outside these namespaces; `destroyTopology`
+ * removes them all (and with them the veths).
  */
 import { randomBytes } from "node:crypto";
-import { RELAY_IP, CLIENT_PREFIX, CLIENT_NETWORK } from "./config.ts";
+import { parseIpv4, formatIpv4 } from "../../daemon/wire/address.ts";
+import { CLIENT_NETWORK, CLIENT_PREFIX, RELAY_IP } from "./config.ts";
 
-/** The transit link between server and relay (not the client network). */
-export const TRANSIT = { server: "10.76.0.1", relay: "10.76.0.2", prefix: 24 } as const;
+/** Transit links between relay and servers: link k is 10.76.k.0/24, server .1, relay .2. */
+const TRANSIT_PREFIX = 24;
+const transitIp = (k: number, host: 1 | 2) => `10.76.${k}.${host}`;
 
-/** Names and addresses of one topology; interface names stay within IFNAMSIZ (15). */
-export interface Topology {
+/** One server's namespace and its link to the generator; interface names fit IFNAMSIZ (15). */
+export interface Link {
   serverNs: string;
-  generatorNs: string;
   serverIface: string;
   generatorIface: string;
-  /** Address the servers listen on and perfdhcp sends to. */
+  /** Address the server listens on and perfdhcp sends to. */
   serverIp: string;
-  /** giaddr: perfdhcp binds it (`-l`), so it is the relay agent's address. */
+  /** The relay's end of this link (the servers' next hop to the client network). */
+  relayTransitIp: string;
+  /** giaddr on this link: an address of the client network, bound by perfdhcp (`-l`). */
   relayIp: string;
+}
+
+/** Names and addresses of one run's network. */
+export interface Topology {
+  generatorNs: string;
+  links: Record<string, Link>;
+}
+
+/** Relay address of link k: RELAY_IP (the clients' router), then the addresses after it. */
+function relayIp(k: number): string {
+  const base = parseIpv4(RELAY_IP);
+  if (!base.ok) throw new Error(base.error);
+  return formatIpv4(base.value + k);
 }
 
 /** Runs a command to completion; throws with its stderr when it fails. */
@@ -32,37 +50,44 @@ export function sh(cmd: string[], opts: { allowFail?: boolean } = {}): string {
 }
 
 /** Names for a new topology with a random suffix, so concurrent runs never collide. */
-export function topologyNames(suffix = randomBytes(3).toString("hex")): Topology {
-  return {
-    serverNs: `wisp-bench-srv-${suffix}`,
-    generatorNs: `wisp-bench-gen-${suffix}`,
-    serverIface: `wbs-${suffix}`,
-    generatorIface: `wbg-${suffix}`,
-    serverIp: TRANSIT.server,
-    relayIp: RELAY_IP,
-  };
+export function topologyNames(servers: readonly string[], suffix = randomBytes(3).toString("hex")): Topology {
+  const links: Record<string, Link> = {};
+  servers.forEach((name, k) => {
+    links[name] = {
+      serverNs: `wisp-bench-${name}-${suffix}`,
+      serverIface: `wbs${k}-${suffix}`,
+      generatorIface: `wbg${k}-${suffix}`,
+      serverIp: transitIp(k, 1),
+      relayTransitIp: transitIp(k, 2),
+      relayIp: relayIp(k),
+    };
+  });
+  return { generatorNs: `wisp-bench-gen-${suffix}`, links };
 }
 
-/** Creates both namespaces, the veth pair, addresses and the route back to the client network. */
+/** Creates the namespaces, veth pairs, addresses and the routes back to the client network. */
 export function createTopology(t: Topology): void {
   const inNs = (ns: string, ...args: string[]) => sh(["ip", "-n", ns, ...args]);
-  sh(["ip", "netns", "add", t.serverNs]);
   sh(["ip", "netns", "add", t.generatorNs]);
-  // Created directly inside the namespaces: the veth never appears in the caller's namespace.
-  sh(["ip", "link", "add", t.serverIface, "netns", t.serverNs, "type", "veth", "peer", "name", t.generatorIface, "netns", t.generatorNs]);
-  inNs(t.serverNs, "link", "set", "lo", "up");
   inNs(t.generatorNs, "link", "set", "lo", "up");
-  inNs(t.serverNs, "addr", "add", `${TRANSIT.server}/${TRANSIT.prefix}`, "dev", t.serverIface);
-  inNs(t.generatorNs, "addr", "add", `${TRANSIT.relay}/${TRANSIT.prefix}`, "dev", t.generatorIface);
-  inNs(t.generatorNs, "addr", "add", `${RELAY_IP}/${CLIENT_PREFIX}`, "dev", t.generatorIface);
-  inNs(t.serverNs, "link", "set", t.serverIface, "up");
-  inNs(t.generatorNs, "link", "set", t.generatorIface, "up");
-  inNs(t.serverNs, "route", "add", `${CLIENT_NETWORK}/${CLIENT_PREFIX}`, "via", TRANSIT.relay);
+  for (const l of Object.values(t.links)) {
+    sh(["ip", "netns", "add", l.serverNs]);
+    // Created directly inside the namespaces: the veth never appears in the caller's namespace.
+    sh(["ip", "link", "add", l.serverIface, "netns", l.serverNs, "type", "veth", "peer", "name", l.generatorIface, "netns", t.generatorNs]);
+    inNs(l.serverNs, "link", "set", "lo", "up");
+    inNs(l.serverNs, "addr", "add", `${l.serverIp}/${TRANSIT_PREFIX}`, "dev", l.serverIface);
+    inNs(t.generatorNs, "addr", "add", `${l.relayTransitIp}/${TRANSIT_PREFIX}`, "dev", l.generatorIface);
+    // A host address only: the generator never routes to the client network itself.
+    inNs(t.generatorNs, "addr", "add", `${l.relayIp}/32`, "dev", l.generatorIface);
+    inNs(l.serverNs, "link", "set", l.serverIface, "up");
+    inNs(t.generatorNs, "link", "set", l.generatorIface, "up");
+    inNs(l.serverNs, "route", "add", `${CLIENT_NETWORK}/${CLIENT_PREFIX}`, "via", l.relayTransitIp);
+  }
 }
 
-/** Removes both namespaces (the veth goes with them); safe to call twice or after a partial create. */
+/** Removes every namespace (the veths go with them); safe to call twice or after a partial create. */
 export function destroyTopology(t: Topology): void {
-  sh(["ip", "netns", "del", t.serverNs], { allowFail: true });
+  for (const l of Object.values(t.links)) sh(["ip", "netns", "del", l.serverNs], { allowFail: true });
   sh(["ip", "netns", "del", t.generatorNs], { allowFail: true });
 }
 

@@ -66,7 +66,8 @@ export interface RunRecord {
     generatorCpu: number;
   };
   versions: Record<string, string>;
-  topology: { serverIp: string; relayIp: string; subnet: string };
+  /** Per server: its address and the relay address (giaddr) perfdhcp uses on its link; the client network. */
+  topology: { links: Record<string, { server: string; relay: string }>; subnet: string };
   servers: ServerResult[];
   notes: string[];
 }

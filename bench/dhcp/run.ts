@@ -13,7 +13,7 @@ import { cpus, loadavg, release, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { benchHosts, benchNetwork, macList, MAX_HOSTS } from "./config.ts";
-import { createTopology, destroyTopology, inNamespace, sh, topologyNames, type Topology } from "./netns.ts";
+import { createTopology, destroyTopology, inNamespace, sh, topologyNames, type Link, type Topology } from "./netns.ts";
 import { doraOutcome, EXIT_WAIT_US, parsePerfdhcp, perfdhcpArgv } from "./perfdhcp.ts";
 import { busyShare, clockTicks, cpuTicks, processTicks, udpCounters, udpDelta } from "./proc.ts";
 import { generatorBound, MAX_LOSS_RATIO, passed, ramp, type RampPlan } from "./ramp.ts";
@@ -163,7 +163,8 @@ const log = (line: string) => console.error(`bench: ${line}`);
 
 /** Everything one step needs besides the rate. */
 interface StepContext {
-  topology: Topology;
+  generatorNs: string;
+  link: Link;
   macFile: string;
   server: RunningServer;
   serverCpu: number;
@@ -174,8 +175,8 @@ interface StepContext {
 }
 
 async function runPerfdhcp(ctx: StepContext, rate: number, seconds: number, timestamps: boolean): Promise<{ text: string; cpuSeconds: number }> {
-  const argv = perfdhcpArgv({ server: ctx.topology.serverIp, relayIp: ctx.topology.relayIp, macFile: ctx.macFile, rate, periodSeconds: seconds, exitWaitUs: EXIT_WAIT_US, timestamps });
-  const proc = Bun.spawn(inNamespace(ctx.topology.generatorNs, ctx.generatorCpu, argv), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const argv = perfdhcpArgv({ server: ctx.link.serverIp, relayIp: ctx.link.relayIp, macFile: ctx.macFile, rate, periodSeconds: seconds, exitWaitUs: EXIT_WAIT_US, timestamps });
+  const proc = Bun.spawn(inNamespace(ctx.generatorNs, ctx.generatorCpu, argv), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   ctx.live.add(proc);
   try {
     const [text, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
@@ -193,15 +194,15 @@ async function runPerfdhcp(ctx: StepContext, rate: number, seconds: number, time
 async function measureStep(ctx: StepContext, rate: number, seconds: number, timestamps = false): Promise<Step> {
   const cpuBefore = cpuTicks();
   const srvBefore = processTicks(ctx.server.pid);
-  const udpSrv = udpCounters(ctx.topology.serverNs);
-  const udpGen = udpCounters(ctx.topology.generatorNs);
+  const udpSrv = udpCounters(ctx.link.serverNs);
+  const udpGen = udpCounters(ctx.generatorNs);
   const t0 = performance.now();
   const { text, cpuSeconds } = await runPerfdhcp(ctx, rate, seconds, timestamps);
   const wallSeconds = (performance.now() - t0) / 1000;
   const srvAfter = processTicks(ctx.server.pid);
   const cpuAfter = cpuTicks();
-  const srvUdp = udpDelta(udpSrv, udpCounters(ctx.topology.serverNs));
-  const genUdp = udpDelta(udpGen, udpCounters(ctx.topology.generatorNs));
+  const srvUdp = udpDelta(udpSrv, udpCounters(ctx.link.serverNs));
+  const genUdp = udpDelta(udpGen, udpCounters(ctx.generatorNs));
 
   const r = parsePerfdhcp(text);
   const { started, completed, lossRatio } = doraOutcome(r);
@@ -251,13 +252,31 @@ async function waitAnswering(ctx: StepContext): Promise<number> {
   }
 }
 
-async function benchServer(name: ServerName, o: Options, shared: { topology: Topology; dir: string; macFile: string; hosts: ReturnType<typeof benchHosts>; ticks: number; live: Set<ReturnType<typeof Bun.spawn>>; notes: string[] }, cleanup: Cleanup): Promise<ServerResult> {
+/** What every server's preparation shares. */
+interface Shared {
+  topology: Topology;
+  dir: string;
+  macFile: string;
+  hosts: ReturnType<typeof benchHosts>;
+  ticks: number;
+  live: Set<ReturnType<typeof Bun.spawn>>;
+  notes: string[];
+}
+
+/** A server started, answering, warmed up and measured idle; ready for its ramp. */
+interface Prepared {
+  result: ServerResult;
+  ctx: StepContext;
+}
+
+/** Starts one server and gets it ready; on failure the result carries the error and no context. */
+async function prepareServer(name: ServerName, o: Options, shared: Shared, cleanup: Cleanup): Promise<{ result: ServerResult; ctx?: StepContext }> {
   const result: ServerResult = { name, version: "", setupSeconds: 0, readySeconds: 0, steps: [], limit: "server" };
-  let server: RunningServer | undefined;
   try {
     log(`${name}: starting with ${o.hosts} reservations`);
-    server = await startServer(name, {
-      topology: shared.topology,
+    const link = shared.topology.links[name]!;
+    const server = await startServer(name, {
+      link,
       dir: join(shared.dir, name),
       hosts: shared.hosts,
       net: benchNetwork(),
@@ -268,11 +287,22 @@ async function benchServer(name: ServerName, o: Options, shared: { topology: Top
         shared.notes.push(m);
       },
     });
-    const running = server;
-    cleanup.add(`stop ${name}`, () => running.stop());
+    cleanup.add(`stop ${name}`, async () => {
+      const code = await server.stop();
+      if (code !== 0 && code !== null) log(`${name}: exited with ${code} on SIGTERM`);
+    });
     result.version = server.version;
     result.setupSeconds = server.setupSeconds;
-    const ctx: StepContext = { topology: shared.topology, macFile: shared.macFile, server, serverCpu: o.serverCpu, generatorCpu: o.generatorCpu, ticksPerSecond: shared.ticks, live: shared.live };
+    const ctx: StepContext = {
+      generatorNs: shared.topology.generatorNs,
+      link,
+      macFile: shared.macFile,
+      server,
+      serverCpu: o.serverCpu,
+      generatorCpu: o.generatorCpu,
+      ticksPerSecond: shared.ticks,
+      live: shared.live,
+    };
     result.readySeconds = await waitAnswering(ctx);
     log(`${name} ${server.version}: pid ${server.pid}, loaded in ${server.setupSeconds.toFixed(1)} s, answering after ${result.readySeconds.toFixed(1)} s more`);
     // Warm-up (JIT, caches, first leases): measured like a step, not recorded.
@@ -282,28 +312,45 @@ async function benchServer(name: ServerName, o: Options, shared: { topology: Top
     await Bun.sleep(o.idle * 1000);
     result.idleCpuShare = (processTicks(server.pid) - idleTicks) / shared.ticks / ((performance.now() - idleStarted) / 1000);
     log(`${name}: ${(result.idleCpuShare * 100).toFixed(1)} % of a CPU with no traffic`);
-
-    const plan: RampPlan = { startRate: o.startRate, maxRate: o.maxRate, refineSteps: o.refine, minRate: Math.min(50, o.startRate), retries: o.retries };
-    const r = await ramp(plan, async (rate) => {
-      const s = await measureStep(ctx, rate, o.period);
-      log(stepLine(name, s));
-      return s;
-    });
-    result.steps = r.steps;
-    result.best = r.best;
-    result.limit = r.limit;
-    result.latency = await measureStep(ctx, o.latencyRate, o.period, true);
-    log(stepLine(`${name} latency`, result.latency));
+    return { result, ctx };
   } catch (e) {
     result.error = (e as Error).message;
     log(`${name}: ${result.error}`);
-  } finally {
-    if (server) {
-      const code = await server.stop();
-      if (code !== 0 && code !== null) log(`${name}: exited with ${code} on SIGTERM`);
-    }
+    return { result };
   }
-  return result;
+}
+
+/** One measurement at a time, in the order asked: the servers' ramps take turns step by step. */
+class Turns {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** A server's ramp and latency step, each measurement taking its turn with the other servers'. */
+async function rampServer(p: Prepared, o: Options, turns: Turns): Promise<void> {
+  const { result, ctx } = p;
+  try {
+    const plan: RampPlan = { startRate: o.startRate, maxRate: o.maxRate, refineSteps: o.refine, minRate: Math.min(50, o.startRate), retries: o.retries };
+    const r = await ramp(plan, (rate) =>
+      turns.run(async () => {
+        const s = await measureStep(ctx, rate, o.period);
+        log(stepLine(result.name, s));
+        return s;
+      }),
+    );
+    result.steps = r.steps;
+    result.best = r.best;
+    result.limit = r.limit;
+    result.latency = await turns.run(() => measureStep(ctx, o.latencyRate, o.period, true));
+    log(stepLine(`${result.name} latency`, result.latency));
+  } catch (e) {
+    result.error = (e as Error).message;
+    log(`${result.name}: ${result.error}`);
+  }
 }
 
 function cpuModel(): string {
@@ -325,10 +372,11 @@ async function main(argv: string[], cleanup: Cleanup, live: Set<ReturnType<typeo
 
   const dir = mkdtempSync(join(tmpdir(), "wisp-bench-dhcp-"));
   cleanup.add("scratch directory", () => (o.keep ? log(`kept ${dir}`) : rmSync(dir, { recursive: true, force: true })));
-  const topology = topologyNames();
+  const topology = topologyNames(o.servers);
   cleanup.add("namespaces", () => destroyTopology(topology));
   createTopology(topology);
-  log(`namespaces ${topology.serverNs} (${topology.serverIface} ${topology.serverIp}) and ${topology.generatorNs} (${topology.generatorIface}, relay ${topology.relayIp}); scratch ${dir}`);
+  const links = Object.entries(topology.links).map(([name, l]) => `${l.serverNs} (${name} on ${l.serverIface} ${l.serverIp}, relay ${l.relayIp})`);
+  log(`namespaces ${topology.generatorNs} (perfdhcp), ${links.join(", ")}; scratch ${dir}`);
 
   const hosts = benchHosts(o.hosts);
   const macFile = join(dir, "macs.txt");
@@ -337,10 +385,15 @@ async function main(argv: string[], cleanup: Cleanup, live: Set<ReturnType<typeo
   const busy = { serverCore: busyShare(idleBefore, idleAfter, o.serverCpu), generatorCore: busyShare(idleBefore, idleAfter, o.generatorCpu) };
   if (busy.serverCore > 0.1 || busy.generatorCore > 0.1) notes.push("the machine was busy with other work before the run (see the busy shares above); figures move with that load");
 
-  const results: ServerResult[] = [];
-  for (const name of o.servers) {
-    results.push(await benchServer(name, o, { topology, dir, macFile, hosts, ticks: clockTicks(), live, notes }, cleanup));
-  }
+  // All servers run side by side (each in its namespace, all pinned to the server CPU, idle
+  // when it is not their turn) and their ramps alternate step by step, so other load on the
+  // machine falls on all of them alike rather than on whichever ran at a bad moment.
+  const shared: Shared = { topology, dir, macFile, hosts, ticks: clockTicks(), live, notes };
+  const prepared: { result: ServerResult; ctx?: StepContext }[] = [];
+  for (const name of o.servers) prepared.push(await prepareServer(name, o, shared, cleanup));
+  const turns = new Turns();
+  await Promise.all(prepared.filter((p): p is Prepared => p.ctx !== undefined).map((p) => rampServer(p, o, turns)));
+  const results = prepared.map((p) => p.result);
   const contention = otherLoad(results.flatMap((r) => r.steps), "server");
   if (contention && contention.mean > 0.1) notes.push("other work shared the server's CPU during the steps (see above): rates and latencies are lower and noisier than on an idle machine");
 
@@ -365,7 +418,7 @@ async function main(argv: string[], cleanup: Cleanup, live: Set<ReturnType<typeo
       generatorCpu: o.generatorCpu,
     },
     versions,
-    topology: { serverIp: topology.serverIp, relayIp: topology.relayIp, subnet: benchNetwork().subnet },
+    topology: { links: Object.fromEntries(Object.entries(topology.links).map(([n, l]) => [n, { server: l.serverIp, relay: l.relayIp }])), subnet: benchNetwork().subnet },
     servers: results,
     notes,
   };

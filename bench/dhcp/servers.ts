@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BenchHost, type BenchNetwork, chunks, dnsmasqConfig, hardwareYaml, keaConfig } from "./config.ts";
-import { inNamespace, sh, type Topology } from "./netns.ts";
+import { inNamespace, sh, type Link } from "./netns.ts";
 
 /** Names accepted by `--servers`, in the order they run. */
 export const SERVER_NAMES = ["wispd", "kea", "dnsmasq"] as const;
@@ -23,7 +23,8 @@ const WISPD_HTTP_PORT = 7080;
 
 /** What every server needs to start. */
 export interface StartContext {
-  topology: Topology;
+  /** This server's namespace and link to the generator. */
+  link: Link;
   /** Private scratch directory of this server. */
   dir: string;
   hosts: readonly BenchHost[];
@@ -39,7 +40,7 @@ export interface RunningServer {
   name: ServerName;
   pid: number;
   version: string;
-  /** Seconds from spawn until it answered a probe is measured by the caller; this is set-up work. */
+  /** Seconds from spawn until bound and (wispd) loaded with every reservation. */
   setupSeconds: number;
   logFile: string;
   stop(): Promise<number | null>;
@@ -121,11 +122,11 @@ async function startKea(ctx: StartContext): Promise<RunningServer> {
   const started = performance.now();
   const conf = join(ctx.dir, "kea-dhcp4.json");
   const logFile = join(ctx.dir, "kea-dhcp4.log");
-  writeFileSync(conf, JSON.stringify(keaConfig(ctx.hosts, ctx.net, { iface: ctx.topology.serverIface, leaseFile: join(ctx.dir, "kea-leases4.csv"), logFile }), null, 1));
+  writeFileSync(conf, JSON.stringify(keaConfig(ctx.hosts, ctx.net, { iface: ctx.link.serverIface, leaseFile: join(ctx.dir, "kea-leases4.csv"), logFile }), null, 1));
   // Kea writes its pid and logger lock under /run/kea unless told otherwise.
   const env = { ...process.env, KEA_PIDFILE_DIR: ctx.dir, KEA_LOCKFILE_DIR: ctx.dir };
-  const proc = spawnLogged(inNamespace(ctx.topology.serverNs, ctx.cpu, ["kea-dhcp4", "-c", conf]), join(ctx.dir, "kea-dhcp4.out"), env);
-  await waitBound("kea-dhcp4", proc, ctx.topology.serverNs, join(ctx.dir, "kea-dhcp4.out"));
+  const proc = spawnLogged(inNamespace(ctx.link.serverNs, ctx.cpu, ["kea-dhcp4", "-c", conf]), join(ctx.dir, "kea-dhcp4.out"), env);
+  await waitBound("kea-dhcp4", proc, ctx.link.serverNs, join(ctx.dir, "kea-dhcp4.out"));
   return { name: "kea", pid: proc.pid, version: programVersion("kea", ctx.root), setupSeconds: (performance.now() - started) / 1000, logFile, stop: stopper(proc) };
 }
 
@@ -133,9 +134,9 @@ async function startDnsmasq(ctx: StartContext): Promise<RunningServer> {
   const started = performance.now();
   const conf = join(ctx.dir, "dnsmasq.conf");
   const logFile = join(ctx.dir, "dnsmasq.log");
-  writeFileSync(conf, dnsmasqConfig(ctx.hosts, ctx.net, { iface: ctx.topology.serverIface, logFile }).join("\n") + "\n");
-  const proc = spawnLogged(inNamespace(ctx.topology.serverNs, ctx.cpu, ["dnsmasq", "--no-daemon", `--conf-file=${conf}`]), join(ctx.dir, "dnsmasq.out"));
-  await waitBound("dnsmasq", proc, ctx.topology.serverNs, join(ctx.dir, "dnsmasq.out"));
+  writeFileSync(conf, dnsmasqConfig(ctx.hosts, ctx.net, { iface: ctx.link.serverIface, logFile }).join("\n") + "\n");
+  const proc = spawnLogged(inNamespace(ctx.link.serverNs, ctx.cpu, ["dnsmasq", "--no-daemon", `--conf-file=${conf}`]), join(ctx.dir, "dnsmasq.out"));
+  await waitBound("dnsmasq", proc, ctx.link.serverNs, join(ctx.dir, "dnsmasq.out"));
   return { name: "dnsmasq", pid: proc.pid, version: programVersion("dnsmasq", ctx.root), setupSeconds: (performance.now() - started) / 1000, logFile, stop: stopper(proc) };
 }
 
@@ -146,7 +147,7 @@ function bunExecutable(root: string): string {
 }
 
 async function wispCli(ctx: StartContext, args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
-  const p = Bun.spawn(inNamespace(ctx.topology.serverNs, undefined, ["node", join(ctx.root, "bin", "wisp"), ...args]), {
+  const p = Bun.spawn(inNamespace(ctx.link.serverNs, undefined, ["node", join(ctx.root, "bin", "wisp"), ...args]), {
     env: { ...process.env, WISP_TOKEN: "", ...env },
     stdout: "pipe",
     stderr: "pipe",
@@ -167,15 +168,15 @@ async function startWispd(ctx: StartContext): Promise<RunningServer> {
     "--listen-address", "127.0.0.1",
     "--http-port", String(WISPD_HTTP_PORT),
     "--grpc-port", "0",
-    "--public-ip", ctx.topology.serverIp,
-    "--dhcp-interface", ctx.topology.serverIface,
+    "--public-ip", ctx.link.serverIp,
+    "--dhcp-interface", ctx.link.serverIface,
     "--dhcp-mode", "reservation",
     "--log-level", "warn",
   ];
-  const proc = spawnLogged(inNamespace(ctx.topology.serverNs, ctx.cpu, argv), logFile);
+  const proc = spawnLogged(inNamespace(ctx.link.serverNs, ctx.cpu, argv), logFile);
   const stop = stopper(proc);
   try {
-    await waitBound("wispd", proc, ctx.topology.serverNs, logFile);
+    await waitBound("wispd", proc, ctx.link.serverNs, logFile);
     const env = { WISP_SERVER: `http://127.0.0.1:${WISPD_HTTP_PORT}`, WISP_DATA_DIR: dataDir };
     // The API answers once the store is open; the token file exists by then.
     const deadline = Date.now() + BIND_TIMEOUT_MS;

@@ -187,12 +187,19 @@ describe("/proc", () => {
     expect(udp).toEqual({ inDatagrams: 247796, outDatagrams: 247791, rcvbufErrors: 6561, inErrors: 6561 });
   });
 
-  test("namespace and interface names are unique per run and fit IFNAMSIZ", () => {
-    const a = topologyNames();
-    const b = topologyNames();
-    expect(a.serverNs).not.toBe(b.serverNs);
-    expect(a.serverIface.length).toBeLessThanOrEqual(15);
-    expect(a.generatorIface.length).toBeLessThanOrEqual(15);
+  test("namespace and interface names are unique per run, one link per server, and fit IFNAMSIZ", () => {
+    const servers = ["wispd", "kea", "dnsmasq"];
+    const a = topologyNames(servers);
+    const b = topologyNames(servers);
+    expect(a.generatorNs).not.toBe(b.generatorNs);
+    const links = Object.values(a.links);
+    expect(Object.keys(a.links)).toEqual(servers);
+    expect(new Set(links.map((l) => l.serverNs)).size).toBe(3);
+    expect(new Set(links.map((l) => l.serverIp)).size).toBe(3);
+    for (const l of links) {
+      expect(l.serverIface.length).toBeLessThanOrEqual(15);
+      expect(l.generatorIface.length).toBeLessThanOrEqual(15);
+    }
   });
 });
 
