@@ -6,10 +6,10 @@ import { join } from "node:path";
 /** File name of the generated token inside the data directory. */
 export const TOKEN_FILE = "api-token";
 
-/** Returns the configured token, or the one stored in `dataDir` (creating it on first start). */
-export function resolveApiToken(dataDir: string, configured?: string): { token: string; path?: string; created: boolean } {
+/** Returns the configured token, or the one stored in `dataDir` as `file` (creating it on first start; the agent token uses it too). */
+export function resolveApiToken(dataDir: string, configured?: string, file = TOKEN_FILE): { token: string; path?: string; created: boolean } {
   if (configured) return { token: configured, created: false };
-  const path = join(dataDir, TOKEN_FILE);
+  const path = join(dataDir, file);
   if (existsSync(path)) {
     // A token readable by others would let any local user drive the provisioner.
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
