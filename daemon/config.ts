@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import YAML from "yaml";
 import type { DhcpMode } from "./dhcp/types.ts";
 import { parseCidr } from "./http/client-address.ts";
+import { AGENT_AUTH_MODES, DEFAULT_AGENT_AUTH, type AgentAuthMode } from "./grpc/auth.ts";
 import { WispError } from "./lib/errors.ts";
 import { DEFAULT_SYSLOG_PORT } from "./syslog/server.ts";
 import { DEFAULT_IPXE_DIR } from "./tftp/files.ts";
@@ -26,7 +27,7 @@ export const DEFAULT_DHCP_LEASE_TIME = 86_400;
 /** The `--dhcp-mode` values (COMPAT section 2). */
 export const DHCP_MODES = ["reservation", "proxy", "auto-proxy", "off"] as const satisfies readonly DhcpMode[];
 
-type OptionType = "string" | "port" | "level" | "ipv4" | "mode" | "interfaces" | "seconds" | "cidr";
+type OptionType = "string" | "port" | "level" | "ipv4" | "mode" | "interfaces" | "seconds" | "cidr" | "agent-auth";
 
 interface OptionSpec {
   /** Flag without dashes; the env name is WISP_ + upper snake case; the config key is camelCase. */
@@ -45,7 +46,16 @@ export const OPTIONS = [
   { flag: "database-url", type: "string", help: "postgres://user:pass@host:port/db to use PostgreSQL instead of the embedded store" },
   { flag: "listen-address", type: "string", default: "0.0.0.0", help: "address the HTTP, gRPC and syslog listeners bind" },
   { flag: "http-port", type: "port", default: DEFAULT_HTTP_PORT, help: "HTTP port: REST API under /api/v1, /healthz, /readyz, /metrics, and the boot paths /ipxe/script, /ipxe/binary, /artifacts (0 = any free port)" },
-  { flag: "grpc-port", type: "port", default: DEFAULT_GRPC_PORT, help: "port of the agents' workflow service (gRPC; served once the agent service lands)" },
+  { flag: "grpc-port", type: "port", default: DEFAULT_GRPC_PORT, help: "port of the agents' workflow service (gRPC, Tinkerbell's proto.WorkflowService; 0 = any free port)" },
+  { flag: "grpc-tls-cert", type: "string", help: "PEM certificate (chain) for TLS on the gRPC port; needs --grpc-tls-key (default: plain text)" },
+  { flag: "grpc-tls-key", type: "string", help: "PEM private key for --grpc-tls-cert" },
+  {
+    flag: "agent-auth",
+    type: "agent-auth",
+    default: DEFAULT_AGENT_AUTH,
+    help: "token: agents send gRPC metadata 'authorization: Bearer <agent token>'; off: any caller may fetch actions and report (stock Tinkerbell agents send no token)",
+  },
+  { flag: "agent-token", type: "string", help: "agents' bearer token (default: generated once into <data-dir>/agent-token, mode 0600)" },
   {
     flag: "syslog-port",
     type: "port",
@@ -93,6 +103,11 @@ export interface Config {
   listenAddress: string;
   httpPort: number;
   grpcPort: number;
+  /** PEM files; both or neither (TLS on the gRPC port). */
+  grpcTlsCert?: string;
+  grpcTlsKey?: string;
+  agentAuth: AgentAuthMode;
+  agentToken?: string;
   /** 0: the syslog receiver is off. */
   syslogPort: number;
   publicIp?: string;
@@ -120,8 +135,8 @@ export function helpText(): string {
   const lines = [
     "usage: wispd [options]",
     "",
-    "Wisp provisioning daemon: REST API, store, workflow engine, DHCP, TFTP and boot HTTP",
-    "(metadata and the agent service are added as they land; see README).",
+    "Wisp provisioning daemon: REST API, store, workflow engine, DHCP, TFTP, boot HTTP and the",
+    "agents' workflow service (gRPC); metadata is added as it lands (see README).",
     "",
     "options (flag, environment variable, default):",
   ];
@@ -143,6 +158,7 @@ const PLACEHOLDER: Record<OptionType, string> = {
   interfaces: "iface",
   seconds: "seconds",
   cidr: "cidr",
+  "agent-auth": "mode",
 };
 
 interface RawValue {
@@ -193,6 +209,12 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     return entry.values;
   };
   const get = (flag: Flag): string | undefined => getAll(flag)[0];
+  const grpcTlsCert = get("grpc-tls-cert");
+  const grpcTlsKey = get("grpc-tls-key");
+  if ((grpcTlsCert === undefined) !== (grpcTlsKey === undefined)) {
+    const missing = grpcTlsCert === undefined ? "grpc-tls-cert" : "grpc-tls-key";
+    throw new WispError("invalid_argument", `--grpc-tls-cert and --grpc-tls-key go together: --${missing} is missing`, { field: missing });
+  }
   return {
     configFile,
     dataDir: get("data-dir")!,
@@ -200,6 +222,10 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     listenAddress: get("listen-address")!,
     httpPort: Number(get("http-port")),
     grpcPort: Number(get("grpc-port")),
+    grpcTlsCert,
+    grpcTlsKey,
+    agentAuth: get("agent-auth") as AgentAuthMode,
+    agentToken: get("agent-token"),
     syslogPort: Number(get("syslog-port")),
     publicIp: get("public-ip"),
     apiToken: get("api-token"),
@@ -225,6 +251,7 @@ function checkValue(spec: OptionSpec, value: string, from: string): void {
   if (spec.type === "level" && !LEVELS.includes(value)) fail(`one of ${LEVELS.join(", ")}`);
   if (spec.type === "ipv4" && !parseIpv4(value).ok) fail("an IPv4 address like 192.168.1.10");
   if (spec.type === "cidr" && !parseCidr(value).ok) fail("an IPv4 address or CIDR like 10.0.0.0/8");
+  if (spec.type === "agent-auth" && !(AGENT_AUTH_MODES as readonly string[]).includes(value)) fail(`one of ${AGENT_AUTH_MODES.join(", ")}`);
   if (spec.type === "mode" && !(DHCP_MODES as readonly string[]).includes(value)) fail(`one of ${DHCP_MODES.join(", ")}`);
   // IFNAMSIZ (16) less the NUL; '/', ':' and white space are not allowed in Linux interface names.
   if (spec.type === "interfaces" && !/^[^\s/:]{1,15}$/.test(value)) fail("an interface name of 1-15 characters without '/', ':' or spaces");
