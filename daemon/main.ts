@@ -2,7 +2,7 @@
  * wispd entry point: the only module that reads argv, the environment and config files. It wires
  * the store, the core and the listeners, and shuts them down cleanly on SIGTERM/SIGINT.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
@@ -15,11 +15,14 @@ import type { Core, StoredHardware } from "./core/types.ts";
 import { DEFAULT_WISP_USER_CLASS } from "./dhcp/classify.ts";
 import { decide } from "./dhcp/policy.ts";
 import { startDhcpServer, type DhcpServer } from "./dhcp/server.ts";
+import { AGENT_TOKEN_FILE, type AgentAuth } from "./grpc/auth.ts";
+import { startGrpcServer, type GrpcServer } from "./grpc/server.ts";
 import { bootRoutes } from "./http/boot-routes.ts";
 import { parseCidr, type Cidr } from "./http/client-address.ts";
 import { WispError } from "./lib/errors.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./lib/metrics.ts";
+import { metadataRoutes } from "./metadata/routes.ts";
 import { interfaceIPv4 } from "./net/libc.ts";
 import { openStore, type Store } from "./store/open.ts";
 import { DEFAULT_SYSLOG_PORT, evictionCounter, startSyslogServer, type SyslogServer } from "./syslog/server.ts";
@@ -162,6 +165,31 @@ async function startTftp(config: Config, dataDir: string, metrics: MetricsRegist
   }
 }
 
+/** Starts the agents' workflow service (gRPC) with its authentication and TLS; a port that cannot be bound fails start-up. */
+async function startGrpc(config: Config, dataDir: string, core: Core, metrics: MetricsRegistry, log: Logger): Promise<GrpcServer> {
+  let auth: AgentAuth = { mode: "off" };
+  if (config.agentAuth === "token") {
+    const { token, path, created } = resolveApiToken(dataDir, config.agentToken, AGENT_TOKEN_FILE);
+    if (created) log.info({ path }, "agent token generated");
+    auth = { mode: "token", token };
+  } else {
+    log.warn({ hint: "any caller on the network can fetch actions and report their end" }, "agent auth off");
+  }
+  const read = (path: string, field: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new WispError("invalid_argument", `--${field} ${path}: ${(e as Error).message}`, { field });
+    }
+  };
+  const tls = config.grpcTlsCert && config.grpcTlsKey ? { cert: read(config.grpcTlsCert, "grpc-tls-cert"), key: read(config.grpcTlsKey, "grpc-tls-key") } : undefined;
+  try {
+    return await startGrpcServer({ hostname: config.listenAddress, port: config.grpcPort, core, auth, tls, logger: log, metrics });
+  } catch (e) {
+    throw new WispError("invalid_argument", `grpc: cannot listen on ${config.listenAddress}:${config.grpcPort}: ${(e as Error).message}`, { field: "grpc-port" });
+  }
+}
+
 async function run(config: Config, log: Logger): Promise<void> {
   const dataDir = resolve(config.dataDir);
   const started = performance.now();
@@ -178,23 +206,32 @@ async function run(config: Config, log: Logger): Promise<void> {
   const syslogLogs = config.syslogPort === 0 ? undefined : createSyslogStore({ onEvict: evictionCounter(metrics) });
   const publicIp = choosePublicIp(config);
   let httpPort = config.httpPort; // the real one once listening (--http-port 0)
+  let grpcPort = config.grpcPort; // likewise (--grpc-port 0)
   const boot = bootRoutes({
     lookup: index,
     hardware: (namespace, name) => storedHardware(core, namespace, name),
     settings: () =>
-      publicIp === undefined ? undefined : { publicIp, httpPort, grpcPort: config.grpcPort, mode: config.dhcpMode, userClass: DEFAULT_WISP_USER_CLASS },
+      publicIp === undefined ? undefined : { publicIp, httpPort, grpcPort, mode: config.dhcpMode, userClass: DEFAULT_WISP_USER_CLASS },
     ...bootDirs(config, dataDir),
     trustedProxies: config.trustedProxies.map((c) => (parseCidr(c) as { ok: true; value: Cidr }).value),
     logger: log,
     metrics,
   });
-  const api = createApi({ core, token, logger: log, version: pkg.version, metrics, syslog: syslogLogs }).use(boot);
+  const metadata = metadataRoutes({
+    lookup: index,
+    trustedProxies: config.trustedProxies.map((c) => (parseCidr(c) as { ok: true; value: Cidr }).value),
+    logger: log,
+    metrics,
+  });
+  const api = createApi({ core, token, logger: log, version: pkg.version, metrics, syslog: syslogLogs }).use(boot).use(metadata);
   api.listen({ hostname: config.listenAddress, port: config.httpPort });
   httpPort = api.server?.port ?? config.httpPort;
   log.info({ address: config.listenAddress, port: httpPort, publicIp, tokenFile: tokenPath }, "http listening");
   const dhcp = await startDhcp(config, index, metrics, publicIp, httpPort, log);
   const syslog = await startSyslog(config, store, syslogLogs, index, metrics, log);
   const tftp = await startTftp(config, dataDir, metrics, log);
+  const grpc = await startGrpc(config, dataDir, core, metrics, log);
+  grpcPort = grpc.port;
 
   const sweep = setInterval(() => {
     core.sweepTimeouts().then(
@@ -213,6 +250,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     syslog?.server.close();
     await syslog?.ownIndex?.close();
     await tftp?.stop();
+    await grpc.stop();
     await api.stop();
     await index.close();
     await core.close();

@@ -6,8 +6,10 @@
 import { inArray } from "drizzle-orm";
 import { hostsFromHardware } from "../dhcp/host.ts";
 import type { DhcpHost, HardwareLookup } from "../dhcp/types.ts";
+import type { HardwareSpec } from "../manifest/types.ts";
 import type { Store, StoreLogger } from "../store/open.ts";
 import { hardware } from "../store/schema.ts";
+import { parseIpv4 } from "../wire/address.ts";
 import { toStoredHardware, type HardwareRow } from "./objects.ts";
 
 /** The NOTIFY channel of Hardware changes; payload `{"op", "id", "namespace", "name"}` or `{"op": "TRUNCATE"}`. */
@@ -19,8 +21,23 @@ const RELOAD_ALL_OVER = 500;
 /** A failed reload is tried again after this long. */
 const RETRY_MS = 1_000;
 
-/** Lookups by MAC and IP, plus the index's lifecycle. */
+/** A Hardware as kept in the index: its name and stored spec (what the metadata service serves). */
+export interface IndexedHardware {
+  namespace: string;
+  name: string;
+  spec: HardwareSpec;
+}
+
+/**
+ * Lookups by MAC and IP, plus the index's lifecycle. `byIp` finds interface addresses
+ * (`interfaces[].dhcp.ip.address`) first, then `metadata.instance.ips` addresses.
+ */
 export interface HardwareIndex extends HardwareLookup {
+  /**
+   * Every Hardware claiming `ip` (uint32) as an interface or `metadata.instance.ips` address:
+   * normally one; more is a conflict the caller must not resolve by guessing.
+   */
+  hardwareByIp(ip: number): readonly IndexedHardware[];
   /** Number of hosts (interfaces with a MAC) indexed. */
   readonly size: number;
   /** Settles when the first load is done (already, once createHardwareIndex has resolved). */
@@ -52,7 +69,9 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
   const debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
   let macs = new Map<string, DhcpHost>();
   let ips = new Map<number, DhcpHost>();
-  let byId = new Map<string, DhcpHost[]>();
+  let instanceIps = new Map<number, DhcpHost>();
+  let byId = new Map<string, Indexed>();
+  let claims = new Map<number, IndexedHardware[]>();
   const listeners = new Set<() => void>();
   const pending = new Set<string>();
   let reloadAll = false;
@@ -60,17 +79,28 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
   let running: Promise<void> = Promise.resolve();
   let closed = false;
 
-  const add = (id: string, hosts: DhcpHost[]): void => {
-    byId.set(id, hosts);
-    for (const h of hosts) {
+  const add = (id: string, entry: Indexed): void => {
+    byId.set(id, entry);
+    for (const h of entry.hosts) {
       macs.set(h.mac, h);
       if (h.ip !== undefined && !ips.has(h.ip)) ips.set(h.ip, h);
     }
+    const first = entry.hosts[0];
+    for (const ip of entry.instanceIps) if (first !== undefined && !instanceIps.has(ip)) instanceIps.set(ip, first);
+    for (const ip of entry.claims) claims.set(ip, [...(claims.get(ip) ?? []), entry.hardware]);
   };
   const remove = (id: string): void => {
-    for (const h of byId.get(id) ?? []) {
+    const entry = byId.get(id);
+    if (entry === undefined) return;
+    for (const h of entry.hosts) {
       if (macs.get(h.mac) === h) macs.delete(h.mac);
       if (h.ip !== undefined && ips.get(h.ip) === h) ips.delete(h.ip);
+    }
+    for (const ip of entry.instanceIps) if (instanceIps.get(ip) === entry.hosts[0]) instanceIps.delete(ip);
+    for (const ip of entry.claims) {
+      const left = (claims.get(ip) ?? []).filter((hw) => hw !== entry.hardware);
+      if (left.length === 0) claims.delete(ip);
+      else claims.set(ip, left);
     }
     byId.delete(id);
   };
@@ -79,8 +109,10 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
     const rows = await store.db.select().from(hardware);
     macs = new Map();
     ips = new Map();
+    instanceIps = new Map();
     byId = new Map();
-    for (const row of rows) add(row.id, hostsOf(row));
+    claims = new Map();
+    for (const row of rows) add(row.id, indexed(row));
     logger?.debug({ hardware: rows.length, hosts: macs.size }, "hardware index loaded");
   };
   const loadSome = async (ids: string[]): Promise<void> => {
@@ -89,7 +121,7 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
     for (const id of ids) {
       remove(id);
       const row = found.get(id);
-      if (row) add(id, hostsOf(row));
+      if (row) add(id, indexed(row));
     }
   };
 
@@ -161,7 +193,8 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
 
   return {
     byMac: (mac) => macs.get(mac),
-    byIp: (ip) => ips.get(ip),
+    byIp: (ip) => ips.get(ip) ?? instanceIps.get(ip),
+    hardwareByIp: (ip) => claims.get(ip) ?? [],
     get size() {
       return macs.size;
     },
@@ -191,8 +224,26 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
   };
 }
 
-function hostsOf(row: HardwareRow): DhcpHost[] {
-  return hostsFromHardware(toStoredHardware(row));
+/** One Hardware's entries: its hosts, its `metadata.instance.ips` IPv4 addresses, and every address it claims. */
+interface Indexed {
+  hardware: IndexedHardware;
+  hosts: DhcpHost[];
+  instanceIps: number[];
+  claims: number[];
+}
+
+function indexed(row: HardwareRow): Indexed {
+  const stored = toStoredHardware(row);
+  const hosts = hostsFromHardware(stored);
+  const instanceIps: number[] = [];
+  for (const entry of stored.spec.metadata?.instance?.ips ?? []) {
+    // IPv4 only: the client address of an HTTP request is matched as IPv4 (http/client-address.ts).
+    const parsed = typeof entry?.address === "string" ? parseIpv4(entry.address.trim()) : undefined;
+    if (parsed?.ok && !instanceIps.includes(parsed.value)) instanceIps.push(parsed.value);
+  }
+  const claims = [...new Set([...hosts.flatMap((h) => (h.ip === undefined ? [] : [h.ip])), ...instanceIps])];
+  const hardware = { namespace: stored.metadata.namespace, name: stored.metadata.name, spec: stored.spec };
+  return { hardware, hosts, instanceIps, claims };
 }
 
 function parseChange(payload: string): Change | undefined {
