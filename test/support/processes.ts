@@ -14,6 +14,8 @@ export interface WispdHandle {
   /** Every JSON log line so far, parsed. */
   logs: Record<string, unknown>[];
   proc: ReturnType<typeof Bun.spawn>;
+  /** The first log line with this `msg` (already logged or when it comes); rejects after `ms` or when wispd exits. */
+  waitForLog(msg: string, ms?: number): Promise<Record<string, unknown>>;
   /** Sends SIGTERM and waits; returns the exit code. */
   stop(): Promise<number>;
 }
@@ -23,11 +25,14 @@ export async function startWispd(args: string[], env: Record<string, string> = {
   const proc = Bun.spawn(["node", join(ROOT, "bin", "wispd"), "--listen-address", "127.0.0.1", "--http-port", "0", ...args], {
     // The syslog receiver stays off unless a test asks (--syslog-port wins over the environment):
     // its default port, 514, needs root and is one per host.
-    env: { ...process.env, WISP_SYSLOG_PORT: "0", ...env },
+    // The workflow service takes any free port (wispdGrpcPort reads it): 42113 is one per host.
+    env: { ...process.env, WISP_SYSLOG_PORT: "0", WISP_GRPC_PORT: "0", ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
   const logs: Record<string, unknown>[] = [];
+  // Waiters for a log line (waitForLog), told of each line as it is parsed.
+  const watchers = new Set<(rec: Record<string, unknown>) => void>();
   let stderr = "";
   void new Response(proc.stderr).text().then((t) => (stderr = t));
   const port = await new Promise<number>((resolve, reject) => {
@@ -44,6 +49,7 @@ export async function startWispd(args: string[], env: Record<string, string> = {
           try {
             const rec = JSON.parse(line) as Record<string, unknown>;
             logs.push(rec);
+            for (const w of watchers) w(rec);
             if (rec.msg === "http listening") {
               clearTimeout(timer);
               resolve(rec.port as number);
@@ -62,6 +68,22 @@ export async function startWispd(args: string[], env: Record<string, string> = {
     url: `http://127.0.0.1:${port}`,
     logs,
     proc,
+    waitForLog(msg, ms = START_TIMEOUT_MS) {
+      const seen = logs.find((l) => l.msg === msg);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const done = (error?: Error, rec?: Record<string, unknown>) => {
+          clearTimeout(timer);
+          watchers.delete(watch);
+          if (error) reject(error);
+          else resolve(rec!);
+        };
+        const watch = (rec: Record<string, unknown>) => rec.msg === msg && done(undefined, rec);
+        const timer = setTimeout(() => done(new Error(`wispd did not log "${msg}" within ${ms} ms: ${stderr}`)), ms);
+        watchers.add(watch);
+        void proc.exited.then((code) => done(new Error(`wispd exited (code ${code}) before logging "${msg}": ${stderr}`)));
+      });
+    },
     async stop() {
       proc.kill("SIGTERM");
       return proc.exited;
@@ -92,3 +114,8 @@ export const EXAMPLES_DIR = join(ROOT, "..", "shared", "examples");
 
 /** Limit for setup hooks that start real services (bun's hook default is 5 s; bunfig's timeout covers tests only). */
 export const SETUP_TIMEOUT_MS = 60_000;
+
+/** The workflow service's port of a wispd started with `--grpc-port 0` (its `grpc listening` line). */
+export async function wispdGrpcPort(wispd: WispdHandle): Promise<number> {
+  return (await wispd.waitForLog("grpc listening")).port as number;
+}
