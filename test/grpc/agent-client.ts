@@ -59,7 +59,7 @@ export function agentClient(address: string, opts: { token?: string; authorizati
   }
 
   function typed(method: string, req: Record<string, unknown>): Promise<Reply> {
-    const m = service.methods[method]!.resolve();
+    const m = service.methods[method]!.resolve() as protobuf.Method;
     const reqType = m.resolvedRequestType!;
     const msg = reqType.fromObject(req); // enum names -> numbers
     const problem = reqType.verify(msg);
