@@ -4,6 +4,7 @@
 // a longer run; a failure prints its seed and the packet as hex.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { fuzzSeed, FUZZ_SCALE, hex, prng } from "../support/fuzz.ts";
 import { classifyDhcp } from "../../daemon/dhcp/classify.ts";
 import { decodeDhcp, dhcpLength, dhcpPacket, encodeDhcp, type DhcpPacket } from "../../daemon/dhcp/codec.ts";
 import { encodeOption, optionSpec, type OptionType } from "../../daemon/dhcp/options.ts";
@@ -11,26 +12,13 @@ import { renderDhcp } from "../../daemon/dhcp/render.ts";
 import { HAND_BUILT } from "./hand-built.ts";
 import { packetDifference } from "./packet-equal.ts";
 
-const SCALE = Number(process.env.WISP_FUZZ_SCALE ?? "1");
-const SEED = Number(process.env.WISP_FUZZ_SEED ?? "0x5eed");
+const SCALE = FUZZ_SCALE;
+const SEED = fuzzSeed(0x5eed);
 const MUTATIONS = 880_000 * SCALE;
 const RANDOM = 60_000 * SCALE;
 const STRUCTURED = 40_000 * SCALE;
 const ANY_BYTES = 20_000 * SCALE;
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const out = new Uint8Array(1 << 17);
 
 /** Decodes `buf` and checks the invariants; returns whether it was accepted, or the failure. */

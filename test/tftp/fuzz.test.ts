@@ -4,28 +4,16 @@
 // run; a failure prints its seed and the packet as hex.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { fuzzSeed, FUZZ_SCALE, hex, prng } from "../support/fuzz.ts";
 import { decodeTftp, encodeTftp, tftpLength, type TftpPacket } from "../../daemon/tftp/codec.ts";
 import { DEFAULT_NEGOTIATION, negotiate, readRequest } from "../../daemon/tftp/policy.ts";
 
-const SCALE = Number(process.env.WISP_FUZZ_SCALE ?? "1");
-const SEED = Number(process.env.WISP_FUZZ_SEED ?? "0x7f7f");
+const SCALE = FUZZ_SCALE;
+const SEED = fuzzSeed(0x7f7f);
 const MUTATIONS = 200_000 * SCALE;
 const RANDOM = 40_000 * SCALE;
 const STRUCTURED = 20_000 * SCALE;
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const out = new Uint8Array(1 << 17);
 const text = (s: string) => Uint8Array.from([...s].map((c) => c.charCodeAt(0)));
 
