@@ -1,12 +1,8 @@
 // Micro-benchmark of the whole DHCP decision path against 10,000 hosts: decode the request,
 // classify it, decide (lookup by MAC, boot choice, reply options), encode the reply into a
 // preallocated (socket-owned) buffer. The lookup is a Map of hostsFromHardware output, exactly
-// what the hardware index holds. Prints ns/op (tinybench; BATCH ops per sample) and bytes
-// allocated per op, measured as bench/dhcp-codec.bench.ts does (JSC heap capacity growth over
-// LONG ops minus that over SHORT ops, after a collect-and-sweep; calibration line included).
+// what the hardware index holds. Method: bench/support/micro.ts.
 // Run: npx bun bench/dhcp-policy.bench.ts
-import { gcAndSweep, heapStats } from "bun:jsc";
-import { Bench } from "tinybench";
 import { classifyDhcp } from "../daemon/dhcp/classify.ts";
 import { decodeDhcp, encodeDhcp, type DhcpPacket } from "../daemon/dhcp/codec.ts";
 import { hostsFromHardware } from "../daemon/dhcp/host.ts";
@@ -14,11 +10,8 @@ import { decide } from "../daemon/dhcp/policy.ts";
 import type { DhcpHost, DhcpPolicyConfig, HardwareLookup, ReceiveContext } from "../daemon/dhcp/types.ts";
 import type { HardwareInterface } from "../daemon/manifest/types.ts";
 import { ipxeRequest, pxeRomDiscover } from "../test/dhcp/hand-built.ts";
+import { runMicro } from "./support/micro.ts";
 
-const BATCH = 100;
-const SHORT = 500;
-const LONG = 1_500;
-const RUNS = 7;
 const HOSTS = 10_000;
 
 // 10,000 machines on 10.0.0.0/16; the hand-built packets' MAC (52:54:00:12:34:56) is one of them,
@@ -65,56 +58,16 @@ for (const [name, req, cls] of [["DISCOVER", discover, discoverClass], ["REQUEST
   if (d.kind !== "reply") throw new Error(`${name}: expected a reply, got ${d.reason}`);
 }
 
-let sink: unknown;
-function exchange(bytes: Uint8Array): void {
+function exchange(bytes: Uint8Array): unknown {
   const r = decodeDhcp(bytes);
-  if (!r.ok) return;
+  if (!r.ok) return r.error;
   const d = decide(r.value, classifyDhcp(r.value, classifyConfig), ctx, lookup, config);
-  sink = d.kind === "reply" ? encodeDhcp(d.reply, sendBuffer, 0) : d.reason;
+  return d.kind === "reply" ? encodeDhcp(d.reply, sendBuffer, 0) : d.reason;
 }
 
-const ops: Record<string, () => void> = {
-  "calibration: a 3-field object (48 B)": () => void (sink = { a: 1, b: 2, c: 3 }),
-  "decide PXE ROM DISCOVER -> OFFER": () => void (sink = decide(discover, discoverClass, ctx, lookup, config)),
-  "decide iPXE REQUEST -> ACK": () => void (sink = decide(request, requestClass, ctx, lookup, config)),
+await runMicro(`DHCP policy, ${HOSTS} hosts`, {
+  "decide PXE ROM DISCOVER -> OFFER": () => decide(discover, discoverClass, ctx, lookup, config),
+  "decide iPXE REQUEST -> ACK": () => decide(request, requestClass, ctx, lookup, config),
   "PXE DISCOVER: decode+classify+decide+encode": () => exchange(pxeRomDiscover),
   "iPXE REQUEST: decode+classify+decide+encode": () => exchange(ipxeRequest),
-};
-
-function heapGrowth(op: () => void, n: number): number {
-  gcAndSweep();
-  const before = heapStats().heapCapacity;
-  for (let i = 0; i < n; i++) op();
-  return heapStats().heapCapacity - before;
-}
-
-function bytesPerOp(op: () => void): number {
-  for (let i = 0; i < 3_000; i++) op();
-  const runs: number[] = [];
-  for (let run = 0; run < RUNS; run++) runs.push((heapGrowth(op, LONG) - heapGrowth(op, SHORT)) / (LONG - SHORT));
-  return runs.sort((a, b) => a - b)[RUNS >> 1]!;
-}
-
-// Allocation first, while the heap is small (see bench/dhcp-codec.bench.ts).
-const allocated = new Map(Object.entries(ops).map(([name, op]) => [name, bytesPerOp(op)]));
-
-const bench = new Bench({ time: 1000, warmupTime: 200 });
-for (const [name, op] of Object.entries(ops)) {
-  bench.add(name, () => {
-    for (let i = 0; i < BATCH; i++) op();
-  });
-}
-await bench.run();
-
-console.log(`bun ${Bun.version}, ${HOSTS} hosts, ${BATCH} ops per sample`);
-for (const task of bench.tasks) {
-  const result = task.result;
-  if (result.state !== "completed") {
-    console.log(`${task.name}: ${result.state}`);
-    continue;
-  }
-  const ns = (ms: number) => ((ms * 1e6) / BATCH).toFixed(0).padStart(6);
-  const bytes = allocated.get(task.name)!.toFixed(0).padStart(5);
-  console.log(`${task.name.padEnd(46)} mean ${ns(result.latency.mean)} ns/op  p50 ${ns(result.latency.p50)} ns/op  ${bytes} B/op`);
-}
-void sink;
+});
