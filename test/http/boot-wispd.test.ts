@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pgliteDataDir } from "../support/pglite.ts";
-import { startWispd, type WispdHandle } from "../support/processes.ts";
+import { startWispd, wispdGrpcPort, type WispdHandle } from "../support/processes.ts";
 import { checkIpxeScript } from "./ipxe-model.ts";
 
 const PUBLIC_IP = "10.1.2.3";
@@ -101,6 +101,8 @@ async function rawHead(port: number, path: string, extra: string[] = []): Promis
 
 describe("boot HTTP paths of wispd", () => {
   let wispd: WispdHandle;
+  // The script names the workflow service at the port it really listens on (test wispds use any free port).
+  let grpcPort: number;
   let dataDir: string;
   let remove = () => {};
   let kernel: Buffer;
@@ -122,6 +124,7 @@ describe("boot HTTP paths of wispd", () => {
     wispd = await startWispd([
       "--data-dir", dataDir, "--public-ip", PUBLIC_IP, "--tftp-port", "0", "--ipxe-dir", IPXE_DIR, "--trusted-proxies", "127.0.0.2/32", "--log-level", "debug",
     ]);
+    grpcPort = await wispdGrpcPort(wispd);
     const token = readFileSync(join(dataDir, "api-token"), "utf8").trim();
     const applied = await fetch(url("/api/v1/apply"), {
       method: "POST",
@@ -147,7 +150,7 @@ describe("boot HTTP paths of wispd", () => {
         expect(checkIpxeScript(r.text)).toEqual([]);
         expect(r.text).toContain(`\nset base-url http://${PUBLIC_IP}:${wispd.port}/artifacts\n`);
         expect(r.text).toContain("\nset arch x86_64\n");
-        for (const arg of ["worker_id=agent-1", "hw_addr=52:54:00:00:00:01", `grpc_authority=${PUBLIC_IP}:42113`, `syslog_host=${PUBLIC_IP}`, "facility=lab1", "vlan_id=42", "tinkerbell_tls=false", " sshd=1 "]) {
+        for (const arg of ["worker_id=agent-1", "hw_addr=52:54:00:00:00:01", `grpc_authority=${PUBLIC_IP}:${grpcPort}`, `syslog_host=${PUBLIC_IP}`, "facility=lab1", "vlan_id=42", "tinkerbell_tls=false", " sshd=1 "]) {
           expect(r.text).toContain(arg);
         }
       }
