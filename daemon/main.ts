@@ -84,6 +84,8 @@ async function startDhcp(
       wispUserClass: DEFAULT_WISP_USER_CLASS,
       defaultLeaseTime: config.dhcpLeaseTime,
     },
+    // An explicit --public-ip is the server identifier everywhere; else each link's own address.
+    serverIdentifier: config.publicIp ? ip.value : undefined,
     logger: log,
     metrics,
   });

@@ -47,6 +47,8 @@ export interface DhcpServerOptions {
   metrics: MetricsRegistry;
   /** Port to bind; DHCP_SERVER_PORT unless a test says otherwise. */
   port?: number;
+  /** Option 54 on every link when the operator set `--public-ip` (e.g. a VIP); else each link's own address. */
+  serverIdentifier?: number;
   net?: DhcpNet;
 }
 
@@ -140,7 +142,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     l.addressReadAt = now;
     const addr = net.interfaceIPv4(l.iface);
     if (addr.ok) {
-      l.ctx.serverIp = addr.value.address;
+      l.ctx.serverIp = opts.serverIdentifier ?? addr.value.address;
       l.ctx.ifaceNetwork = addr.value;
     }
   }
@@ -290,8 +292,8 @@ async function openListener(
     opts.logger.warn(fields, "dhcp interface has no ipv4 address; using the public ip");
   }
   const ctx: ReceiveContext = addr.ok
-    ? { ifaceName: iface, serverIp: addr.value.address, ifaceNetwork: addr.value }
-    : { ifaceName: iface, serverIp: opts.config.publicIp };
+    ? { ifaceName: iface, serverIp: opts.serverIdentifier ?? addr.value.address, ifaceNetwork: addr.value }
+    : { ifaceName: iface, serverIp: opts.serverIdentifier ?? opts.config.publicIp };
   // Packets are ignored until the socket is bound to its interface (holder.l is set): in that
   // instant after bind it may see another link's traffic.
   const holder: { l?: Listener } = {};

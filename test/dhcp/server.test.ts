@@ -175,4 +175,18 @@ describe("DHCP server pipeline (loopback, stand-in policy)", () => {
     expect([iface, ip, Array.from(mac as Uint8Array), typeof fd]).toEqual(["lo", LOOPBACK, KNOWN_MAC, "number"]);
     expect(h.logs.find((l) => l.msg === "dhcp reply")).toMatchObject({ delivery: "unicast-mac", to: "127.0.0.1:68" });
   });
+
+  test("option 54 is the link's own address, or --public-ip when the operator set one", async () => {
+    const net: DhcpNet = { bindToDevice: () => ok(undefined), interfaceIPv4: () => ok({ address: LOOPBACK, netmask: 0xff000000 }), setArpEntry: () => ok(undefined) };
+    const base = { interfaces: ["lo"], lookup: LOOKUP, config: CONFIG, decide: fakeDecide(() => 0), logger: pino({ level: "silent" }), port: 0, net };
+    const own = await startDhcpServer({ ...base, metrics: createMetricsRegistry() });
+    const vip = await startDhcpServer({ ...base, metrics: createMetricsRegistry(), serverIdentifier: 0x0a000063 });
+    try {
+      expect(own.listeners[0]!.serverIp).toBe("127.0.0.1");
+      expect(vip.listeners[0]!.serverIp).toBe("10.0.0.99");
+    } finally {
+      own.close();
+      vip.close();
+    }
+  });
 });
