@@ -4,16 +4,33 @@
 // (from tcpdump, drop the 42 bytes of Ethernet, IPv4 and UDP headers first). To add a capture:
 // write a file with a "# comment" line and an "== hex" section, run
 // `WISP_UPDATE_GOLDENS=1 npx bun test test/dhcp`, review the rendering it wrote, commit the file.
+// capture-*.txt are real clients' packets written by test/fixtures/dhcp/capture.ts (run by hand);
+// each must also decode, classify as CAPTURES says, and re-encode to the same values.
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { classifyDhcp } from "../../daemon/dhcp/classify.ts";
+import { classifyDhcp, type DhcpClassification } from "../../daemon/dhcp/classify.ts";
 import { decodeDhcp, dhcpLength, encodeDhcp } from "../../daemon/dhcp/codec.ts";
 import { renderClassification, renderDhcp } from "../../daemon/dhcp/render.ts";
 import { HAND_BUILT } from "./hand-built.ts";
 import { packetDifference } from "./packet-equal.ts";
 
 const DIR = join(import.meta.dir, "../fixtures/dhcp");
+const CAPTURE = /^capture-.*\.txt$/;
+
+/** What each real capture (test/fixtures/dhcp/capture.ts) must classify as. */
+const CAPTURES: Record<string, Partial<DhcpClassification>> = {
+  "capture-dhclient-discover": { messageType: 1, mac: "02:80:00:00:00:0a", client: undefined, userClass: undefined, arch: undefined, relayed: false },
+  "capture-dhclient-request": { messageType: 3, mac: "02:80:00:00:00:0a", client: undefined, userClass: undefined, arch: undefined, relayed: false },
+  "capture-udhcpc-discover": { messageType: 1, mac: "02:80:00:00:00:0b", vendorClass: "udhcp 1.35.0", client: undefined, userClass: undefined, arch: undefined, relayed: false },
+  "capture-udhcpc-request": { messageType: 3, mac: "02:80:00:00:00:0b", client: undefined, userClass: undefined, arch: undefined, relayed: false },
+  "capture-udhcpc-renew": { messageType: 3, mac: "02:80:00:00:00:0b", client: undefined, userClass: undefined, arch: undefined, relayed: false },
+  "capture-dhcrelay-discover": { messageType: 1, mac: "02:80:00:00:00:0c", client: undefined, userClass: undefined, arch: undefined, relayed: true },
+  "capture-perfdhcp-discover": { messageType: 1, mac: "02:80:00:00:00:0e", client: undefined, userClass: undefined, arch: undefined, relayed: true },
+  "capture-ipxe-bios-discover": { messageType: 1, mac: "52:54:00:80:00:10", client: "pxe", userClass: "ipxe", arch: 0, relayed: false },
+  "capture-ovmf-pxe-discover": { messageType: 1, mac: "52:54:00:80:00:11", client: "pxe", userClass: undefined, arch: 7, relayed: false },
+  "capture-ipxe-ovmf-discover": { messageType: 1, mac: "52:54:00:80:00:12", client: "pxe", userClass: "ipxe", arch: 7, relayed: false },
+};
 const UPDATE = process.env.WISP_UPDATE_GOLDENS === "1";
 
 interface Fixture {
@@ -72,6 +89,28 @@ describe("dhcp fixtures", () => {
       expect(Array.from(fixture.hex)).toEqual(Array.from(bytes));
     }
   });
+
+  test("every real capture has its expected classification, and every expectation its capture", () => {
+    expect(files.filter((f) => CAPTURE.test(f)).map((f) => f.slice(0, -4))).toEqual(Object.keys(CAPTURES).sort());
+  });
+
+  for (const file of files.filter((f) => CAPTURE.test(f))) {
+    test(`${file}: a real client's packet decodes, classifies as expected, and re-encodes to the same values`, () => {
+      const name = file.slice(0, -4);
+      const fixture = parseFixture(readFileSync(join(DIR, file), "utf8"));
+      expect(fixture.comment).toMatch(/with test\/fixtures\/dhcp\/capture\.ts/);
+      const decoded = decodeDhcp(fixture.hex);
+      if (!decoded.ok) throw new Error(`${file} does not decode: ${decoded.error}`);
+      const cls = classifyDhcp(decoded.value);
+      expect(cls).toMatchObject(CAPTURES[name]!);
+      const out = new Uint8Array(dhcpLength(decoded.value));
+      expect(encodeDhcp(decoded.value, out, 0)).toBe(out.length);
+      const again = decodeDhcp(out);
+      if (!again.ok) throw new Error(`${file} re-encoded does not decode: ${again.error}`);
+      expect(packetDifference(decoded.value, again.value)).toBeUndefined();
+      expect(classifyDhcp(again.value)).toEqual(cls);
+    });
+  }
 
   for (const file of files) {
     test(file, () => {
