@@ -1,15 +1,57 @@
 /**
- * wisp-agent: runs workflow actions inside the Hook. The agent itself lands with the agent and
- * workflow service work (see docs/architecture.md); until then this entry point says so plainly.
+ * wisp-agent: runs workflow actions inside the Hook. The only file that reads argv, the
+ * environment and the kernel command line; everything else receives its configuration.
  */
-const HELP = `usage: wisp-agent [options]
+import { readFileSync } from "node:fs";
+import pino from "pino";
+import { cmdlineFile, ConfigError, helpText, loadAgentConfig, type AgentConfig } from "./config.ts";
+import { dockerClient } from "./docker.ts";
+import { fileStateStore, runLoop } from "./loop.ts";
+import { runAction } from "./runner.ts";
+import { workflowClient } from "./workflow-client.ts";
 
-The Wisp agent runs inside the in-memory OS (Hook), asks wispd for actions over gRPC and runs
-them through the Docker Engine API. It is not implemented yet in this version of Wisp.`;
-
-if (process.argv.includes("--help") || process.argv.includes("-h")) {
-  console.log(HELP);
-} else {
-  console.error("wisp-agent: not implemented yet in this version (see wisp-agent --help)");
-  process.exitCode = 2;
+const argv = process.argv.slice(2);
+if (argv.includes("--help") || argv.includes("-h")) {
+  console.log(helpText());
+  process.exit(0);
 }
+
+let config: AgentConfig;
+try {
+  const file = cmdlineFile(argv, process.env);
+  let cmdline = "";
+  try {
+    cmdline = readFileSync(file, "utf8");
+  } catch (e) {
+    // Outside Linux (or a test without the file), flags and the environment still configure the agent.
+    if (argv.includes("--cmdline") || argv.some((a) => a.startsWith("--cmdline="))) throw new ConfigError(`--cmdline ${file}: ${(e as Error).message}`, "cmdline");
+  }
+  config = loadAgentConfig(argv, process.env, cmdline);
+} catch (e) {
+  console.error(`wisp-agent: ${(e as Error).message}`);
+  process.exit(2);
+}
+
+// JSON lines on stdout; no transports (they do not work in a compiled binary).
+const log = pino({ name: "wisp-agent", level: config.logLevel, base: { name: "wisp-agent" }, timestamp: pino.stdTimeFunctions.isoTime });
+const docker = dockerClient(config.dockerSocket, { registry: config.registry });
+const client = workflowClient(config.grpcAuthority, { tls: config.tls, insecureTls: config.insecureTls, token: config.token });
+const stop = new AbortController();
+for (const sig of ["SIGTERM", "SIGINT"] as const) {
+  process.on(sig, () => {
+    log.info({ signal: sig }, "wisp-agent stopping");
+    stop.abort();
+  });
+}
+
+log.info({ workerId: config.workerId, grpcAuthority: config.grpcAuthority, tls: config.tls, dockerSocket: config.dockerSocket, token: config.token !== undefined }, "wisp-agent started");
+await runLoop({
+  workerId: config.workerId,
+  client,
+  run: (action) => runAction(docker, action, { privileged: config.privileged, logger: log }),
+  state: fileStateStore(config.stateFile, log),
+  logger: log,
+  signal: stop.signal,
+});
+client.close();
+log.info("wisp-agent stopped");

@@ -1,6 +1,6 @@
 /** Docker's multiplexed log stream: frames split anywhere, both streams, partial lines, UTF-8 across frames. */
 import { expect, test } from "bun:test";
-import { encodeFrame, LastLines, LogDemuxer } from "../../agent/log-stream.ts";
+import { encodeFrame, LastLines, LogDemuxer, type LogLine } from "../../agent/log-stream.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const stream = (): Uint8Array => {
@@ -10,7 +10,7 @@ const stream = (): Uint8Array => {
   for (const f of frames) out.set(f, (off += f.length) - f.length);
   return out;
 };
-const EXPECTED = [
+const EXPECTED: LogLine[] = [
   { stream: "stdout", text: "hello" },
   { stream: "stderr", text: "oops" },
   { stream: "stdout", text: "world" },
@@ -30,7 +30,7 @@ test("any split of the bytes gives the same lines (header or UTF-8 cut in two)",
     expect([...d.push(bytes.subarray(0, cut)), ...d.push(bytes.subarray(cut)), ...d.end()]).toEqual(EXPECTED);
   }
   const d = new LogDemuxer();
-  const lines = [];
+  const lines: LogLine[] = [];
   for (const b of bytes) lines.push(...d.push(Uint8Array.of(b)));
   expect([...lines, ...d.end()]).toEqual(EXPECTED);
 });

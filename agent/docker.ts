@@ -1,0 +1,211 @@
+/**
+ * A small Docker Engine API client over the unix socket (`fetch` with `unix`, which also works
+ * in a compiled binary): pull, create, wait, start, logs, stop, remove. The only file of the
+ * agent that talks to Docker. Errors name the image or the container and say what failed.
+ */
+import { LogDemuxer, type LogLine } from "./log-stream.ts";
+
+/** Pull attempts before falling back to a local copy of the image. */
+export const PULL_ATTEMPTS = 3;
+/** Pause between pull attempts. */
+const PULL_RETRY_MS = 1_000;
+/** Grace given to a container's process between SIGTERM and SIGKILL when an action times out. */
+export const STOP_GRACE_SECONDS = 5;
+
+/** Credentials sent (as X-Registry-Auth) only to images of `host`. */
+export interface RegistryAuth {
+  host: string;
+  username?: string;
+  password?: string;
+}
+
+/** What a container runs: the fields of an action. */
+export interface ContainerSpec {
+  image: string;
+  command: string[];
+  env: string[];
+  /** docker -v syntax, `host:container[:ro]`. */
+  binds: string[];
+  pidMode?: string;
+  networkMode?: string;
+  privileged: boolean;
+  name?: string;
+}
+
+/** A Docker failure that says what the agent was doing. */
+export class DockerError extends Error {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+/** The calls the runner needs. */
+export interface DockerClient {
+  /** Pulls `image` (a few tries); if that fails and the image is present locally, resolves anyway. */
+  pull(image: string): Promise<void>;
+  create(spec: ContainerSpec): Promise<string>;
+  /** Registers a wait for the next exit (resolves once Docker has it), then `exited` gives the exit code. */
+  waitNextExit(id: string): Promise<{ exited: Promise<number> }>;
+  start(id: string): Promise<void>;
+  /** Follows stdout and stderr until the container ends, line by line. */
+  logs(id: string, onLine: (line: LogLine) => void): Promise<void>;
+  stop(id: string, graceSeconds?: number): Promise<void>;
+  /** Removes the container (forced); a container already gone is not an error. */
+  remove(id: string): Promise<void>;
+  /** Whether the container still exists. */
+  exists(id: string): Promise<boolean>;
+  imageExists(image: string): Promise<boolean>;
+}
+
+/** `registry/repo:tag` split as `POST /images/create` wants it; the registry host only when named. */
+export function parseImageRef(image: string): { fromImage: string; tag?: string; registry?: string } {
+  const at = image.indexOf("@");
+  const slash = image.indexOf("/");
+  const first = slash > 0 ? image.slice(0, slash) : "";
+  // The first component is a registry when it looks like a host (Docker's rule).
+  const registry = first !== "" && (first.includes(".") || first.includes(":") || first === "localhost") ? first : undefined;
+  if (at >= 0) return { fromImage: image, registry };
+  const colon = image.lastIndexOf(":");
+  if (colon > image.lastIndexOf("/")) return { fromImage: image.slice(0, colon), tag: image.slice(colon + 1), registry };
+  return { fromImage: image, tag: "latest", registry };
+}
+
+/** X-Registry-Auth: base64url JSON of the credentials (Docker Engine API, "Authentication"). */
+export function registryAuthHeader(auth: RegistryAuth): string {
+  const json = JSON.stringify({ username: auth.username ?? "", password: auth.password ?? "", serveraddress: auth.host });
+  return Buffer.from(json).toString("base64url");
+}
+
+/** A client of the Engine API at `socket`. */
+export function dockerClient(socket: string, opts: { registry?: RegistryAuth } = {}): DockerClient {
+  const call = async (method: string, path: string, init: { body?: unknown; headers?: Record<string, string>; what: string }): Promise<Response> => {
+    let res: Response;
+    try {
+      res = await fetch(`http://docker${path}`, {
+        method,
+        unix: socket,
+        headers: { ...(init.body !== undefined ? { "content-type": "application/json" } : {}), ...init.headers },
+        body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+      } as RequestInit);
+    } catch (e) {
+      throw new DockerError(`${init.what}: Docker daemon unreachable at ${socket}: ${(e as Error).message}`);
+    }
+    return res;
+  };
+  const failure = async (res: Response, what: string): Promise<DockerError> => {
+    const text = await res.text();
+    let message = text.trim();
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? message;
+    } catch {}
+    return new DockerError(`${what}: Docker said ${res.status}: ${message}`, res.status);
+  };
+  const ok = async (res: Response, what: string, allowed: number[] = []): Promise<Response> => {
+    if (res.ok || allowed.includes(res.status)) return res;
+    throw await failure(res, what);
+  };
+
+  async function imageExists(image: string): Promise<boolean> {
+    const res = await call("GET", `/images/${encodeURIComponent(image)}/json`, { what: `inspect image ${image}` });
+    await res.body?.cancel();
+    return res.ok;
+  }
+
+  async function pullOnce(image: string): Promise<void> {
+    const ref = parseImageRef(image);
+    const q = new URLSearchParams({ fromImage: ref.fromImage, ...(ref.tag ? { tag: ref.tag } : {}) });
+    const auth = opts.registry && ref.registry === opts.registry.host ? { "x-registry-auth": registryAuthHeader(opts.registry) } : undefined;
+    const what = `pull image ${image}`;
+    const res = await ok(await call("POST", `/images/create?${q}`, { headers: auth, what }), what);
+    // The status is 200 once the pull starts; a failure later comes as an {"error"} line of the progress stream.
+    for (const line of (await res.text()).split("\n")) {
+      if (!line.trim()) continue;
+      try {
+        const msg = JSON.parse(line) as { error?: string };
+        if (msg.error) throw new DockerError(`${what}: ${msg.error}`);
+      } catch (e) {
+        if (e instanceof DockerError) throw e;
+      }
+    }
+  }
+
+  return {
+    imageExists,
+    async pull(image) {
+      let last: unknown;
+      for (let attempt = 1; attempt <= PULL_ATTEMPTS; attempt++) {
+        try {
+          return await pullOnce(image);
+        } catch (e) {
+          last = e;
+          // Nothing to retry when the daemon itself is not there.
+          if (e instanceof DockerError && e.status === undefined && e.message.includes("unreachable")) throw e;
+          if (attempt < PULL_ATTEMPTS) await Bun.sleep(PULL_RETRY_MS);
+        }
+      }
+      if (await imageExists(image)) return;
+      throw new DockerError(`image ${image} could not be pulled and is not present locally: ${(last as Error).message}`);
+    },
+    async create(spec) {
+      const what = `create container for image ${spec.image}`;
+      const body = {
+        Image: spec.image,
+        ...(spec.command.length > 0 ? { Cmd: spec.command } : {}),
+        Env: spec.env,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        HostConfig: {
+          Privileged: spec.privileged,
+          Binds: spec.binds,
+          ...(spec.pidMode ? { PidMode: spec.pidMode } : {}),
+          ...(spec.networkMode ? { NetworkMode: spec.networkMode } : {}),
+        },
+      };
+      const q = spec.name ? `?${new URLSearchParams({ name: spec.name })}` : "";
+      const res = await ok(await call("POST", `/containers/create${q}`, { body, what }), what);
+      return ((await res.json()) as { Id: string }).Id;
+    },
+    async waitNextExit(id) {
+      const what = `wait for container ${id}`;
+      // Docker sends the headers once the wait is registered, so an exit after start() is never missed.
+      const res = await ok(await call("POST", `/containers/${id}/wait?condition=next-exit`, { what }), what);
+      const exited = res.json().then((r) => {
+        const w = r as { StatusCode: number; Error?: { Message?: string } | null };
+        if (w.Error?.Message) throw new DockerError(`${what}: ${w.Error.Message}`);
+        return w.StatusCode;
+      });
+      exited.catch(() => {}); // the caller awaits it; an unobserved rejection must not crash the agent meanwhile
+      return { exited };
+    },
+    async start(id) {
+      const what = `start container ${id}`;
+      const res = await ok(await call("POST", `/containers/${id}/start`, { what }), what, [304]);
+      await res.body?.cancel();
+    },
+    async logs(id, onLine) {
+      const what = `logs of container ${id}`;
+      const res = await ok(await call("GET", `/containers/${id}/logs?follow=1&stdout=1&stderr=1&timestamps=1`, { what }), what);
+      const demux = new LogDemuxer();
+      if (res.body) for await (const chunk of res.body) for (const l of demux.push(chunk)) onLine(l);
+      for (const l of demux.end()) onLine(l);
+    },
+    async stop(id, graceSeconds = STOP_GRACE_SECONDS) {
+      const what = `stop container ${id}`;
+      const res = await ok(await call("POST", `/containers/${id}/stop?t=${graceSeconds}`, { what }), what, [304, 404]);
+      await res.body?.cancel();
+    },
+    async remove(id) {
+      const what = `remove container ${id}`;
+      const res = await ok(await call("DELETE", `/containers/${id}?force=1&v=1`, { what }), what, [404]);
+      await res.body?.cancel();
+    },
+    async exists(id) {
+      const res = await call("GET", `/containers/${id}/json`, { what: `inspect container ${id}` });
+      await res.body?.cancel();
+      if (res.status === 404) return false;
+      if (!res.ok) throw await failure(res, `inspect container ${id}`);
+      return true;
+    },
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The agent's loop: poll GetAction with back-off, report RUNNING, run the action, report how it
+ * ended; reports are retried until the server acknowledges them. The last action and its state
+ * are remembered (in memory and in the state file) so a success is never run twice, also across
+ * an agent restart; an action the server serves again after it was RUNNING is run again
+ * (Tinkerbell's semantics: the agent restarted mid-action).
+ */
+import { status } from "@grpc/grpc-js";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Logger } from "pino";
+import { Backoff } from "./backoff.ts";
+import type { Action, RunResult } from "./runner.ts";
+import type { Reply, WorkflowClient } from "./workflow-client.ts";
+
+/** The last action this agent finished, and whether the server has its result. */
+export interface LastAction {
+  workflowId: string;
+  actionId: string;
+  state: RunResult["state"];
+  message: string;
+  startedAt: number;
+  stoppedAt: number;
+  reported: boolean;
+}
+
+/** Where LastAction survives a restart. */
+export interface StateStore {
+  load(): LastAction | undefined;
+  save(last: LastAction): void;
+}
+
+/** A small JSON file, replaced atomically; unreadable means none. */
+export function fileStateStore(path: string, log: Logger): StateStore {
+  return {
+    load() {
+      try {
+        return JSON.parse(readFileSync(path, "utf8")) as LastAction;
+      } catch {
+        return undefined;
+      }
+    },
+    save(last) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(`${path}.tmp`, JSON.stringify(last));
+        renameSync(`${path}.tmp`, path);
+      } catch (e) {
+        log.warn({ err: e, path }, "state file not written");
+      }
+    },
+  };
+}
+
+// Codes after which a report will never be accepted: retrying cannot help.
+const REFUSED = new Set<status>([status.FAILED_PRECONDITION, status.INVALID_ARGUMENT, status.NOT_FOUND]);
+
+/** Everything the loop uses, injected. */
+export interface LoopDeps {
+  workerId: string;
+  client: WorkflowClient;
+  run(action: Action): Promise<RunResult>;
+  state: StateStore;
+  logger: Logger;
+  /** Ends the loop when aborted (SIGTERM). */
+  signal: AbortSignal;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done);
+  });
+
+/** Go's duration text for ms, as tink-agent sends execution_duration ("12.5s"). */
+export const goDuration = (ms: number): string => `${Math.round(ms) / 1000}s`;
+const timestamp = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+
+/** Runs until `signal` aborts. */
+export async function runLoop(deps: LoopDeps): Promise<void> {
+  const { client, logger: log, signal } = deps;
+  const sleep = deps.sleep ?? abortableSleep;
+  const poll = new Backoff();
+  let last = deps.state.load();
+  if (last) log.info({ workflowId: last.workflowId, actionId: last.actionId, state: last.state, reported: last.reported }, "last action remembered");
+
+  const remember = (l: LastAction) => {
+    last = l;
+    deps.state.save(l);
+  };
+
+  /** Sends a report until acknowledged; false if the server refuses it for good (or the agent stops). */
+  async function report(action: Action & Record<string, unknown>, state: string, extra: Record<string, unknown>): Promise<boolean> {
+    const fields = { workflowId: action.workflowId, actionId: action.actionId, state };
+    const retry = new Backoff();
+    while (!signal.aborted) {
+      const r: Reply = await client.reportActionStatus({
+        workflowId: action.workflowId,
+        agentId: action.agentId,
+        taskId: action.taskId,
+        actionId: action.actionId,
+        actionName: action.name,
+        actionState: state,
+        ...extra,
+      });
+      if (r.code === status.OK) {
+        log.info(fields, "action status reported");
+        return true;
+      }
+      if (REFUSED.has(r.code)) {
+        log.warn({ ...fields, code: status[r.code], reason: r.details }, "action report refused");
+        return false;
+      }
+      const ms = retry.next();
+      log.warn({ ...fields, code: status[r.code], reason: r.details, retryInMs: ms }, "action report failed, retrying");
+      await sleep(ms, signal);
+    }
+    return false;
+  }
+
+  const resultExtra = (l: LastAction) => ({
+    executionStart: timestamp(l.startedAt),
+    executionStop: timestamp(l.stoppedAt),
+    executionDuration: goDuration(l.stoppedAt - l.startedAt),
+    message: { message: l.message },
+  });
+
+  while (!signal.aborted) {
+    const r = await client.getAction(deps.workerId);
+    if (r.code !== status.OK) {
+      const ms = poll.next();
+      // Nothing for this agent (NOT_FOUND) or not runnable yet (FAILED_PRECONDITION) is the normal idle state.
+      if (r.code === status.NOT_FOUND || r.code === status.FAILED_PRECONDITION) log.debug({ code: status[r.code], reason: r.details, retryInMs: ms }, "no action");
+      else log.warn({ code: status[r.code], reason: r.details, retryInMs: ms }, "get action failed");
+      await sleep(ms, signal);
+      continue;
+    }
+    poll.reset();
+    const action = r.value as Action & Record<string, unknown>;
+    const fields = { workflowId: action.workflowId, actionId: action.actionId, action: action.name };
+
+    const same = last && last.workflowId === action.workflowId && last.actionId === action.actionId;
+    // A result the server may not have (the agent stopped before the acknowledgement): send it, do not run again.
+    // A success is never run twice, even if the server serves it again.
+    if (same && (!last!.reported || last!.state === "SUCCESS")) {
+      log.info({ ...fields, state: last!.state }, "action already run, reporting its result");
+      const acked = await report(action, last!.state, resultExtra(last!));
+      if (!signal.aborted) remember({ ...last!, reported: true });
+      if (!acked) await sleep(poll.next(), signal);
+      continue;
+    }
+
+    log.info({ ...fields, image: action.image }, "action received");
+    const startedAt = Date.now();
+    if (!(await report(action, "RUNNING", { executionStart: timestamp(startedAt) }))) {
+      await sleep(poll.next(), signal);
+      continue;
+    }
+    const result = await deps.run(action);
+    const done: LastAction = { workflowId: action.workflowId, actionId: action.actionId, state: result.state, message: result.message, startedAt, stoppedAt: Date.now(), reported: false };
+    remember(done);
+    log.info({ ...fields, containerId: result.containerId, state: result.state, exitCode: result.exitCode }, "action finished");
+    await report(action, result.state, resultExtra(done));
+    // Stopped before an acknowledgement: the state file keeps it unreported, for the next start.
+    if (!signal.aborted) remember({ ...done, reported: true });
+  }
+}
