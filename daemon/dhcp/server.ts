@@ -8,7 +8,7 @@ import { WispError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Counter, Family, Histogram, MetricsRegistry } from "../lib/metrics.ts";
 import type { Result } from "../lib/result.ts";
-import { bindToDevice, interfaceIPv4, setArpEntry, type InterfaceAddress } from "../net/libc.ts";
+import { bindToDevice, interfaceIPv4, setArpEntry, setReceiveBuffer, type InterfaceAddress } from "../net/libc.ts";
 import { formatIpv4 } from "../wire/address.ts";
 import { classifyDhcp, type ClassifyConfig, type DhcpClassification } from "./classify.ts";
 import { decodeDhcp, dhcpLength, encodeDhcp, type DhcpPacket } from "./codec.ts";
@@ -21,6 +21,12 @@ export const DHCP_SERVER_PORT = 67;
 export const REPLY_BUFFER_SIZE = 1472;
 /** How long an interface's address is trusted before it is read again. */
 export const INTERFACE_REFRESH_MS = 10_000;
+/**
+ * Receive buffer per DHCP socket. The kernel default (~208 KiB) holds a few hundred requests: at
+ * thousands per second a collection pause or a burst of a boot storm overflows it, and the kernel
+ * drops what the server never sees. 4 MiB absorbs about a second of a 4,000/s storm.
+ */
+export const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 /** At most this many warnings per second per interface; the rest are only counted. */
 export const WARNINGS_PER_SECOND = 10;
 
@@ -34,6 +40,8 @@ export interface DhcpNet {
   bindToDevice(fd: number, ifname: string): Result<void>;
   setArpEntry(ifname: string, ip: number, mac: Uint8Array | string, fd?: number): Result<void>;
   interfaceIPv4(ifname: string): Result<InterfaceAddress>;
+  /** Optional: tests on loopback leave the kernel default. */
+  setReceiveBuffer?(fd: number, bytes: number): Result<"forced" | "capped">;
 }
 
 /** What the server needs from the process. */
@@ -93,7 +101,7 @@ const TYPE_LABELS: Readonly<Record<number, string>> = Object.fromEntries(
 );
 const typeLabel = (type: number | undefined): string => (type === undefined ? "bootp" : (TYPE_LABELS[type] ?? "unknown"));
 
-const DEFAULT_NET: DhcpNet = { bindToDevice, setArpEntry, interfaceIPv4 };
+const DEFAULT_NET: DhcpNet = { bindToDevice, setArpEntry, interfaceIPv4, setReceiveBuffer };
 
 // One socket's state: its reply buffer is reused for every packet (sends copy it synchronously).
 interface Listener {
@@ -327,6 +335,9 @@ async function openListener(
     throw new WispError("invalid_argument", `dhcp: --dhcp-interface ${iface}: ${device.error}`, { field: "dhcp-interface" });
   }
   socket.setBroadcast(true);
+  const buffer = net.setReceiveBuffer?.(fd, RECEIVE_BUFFER_BYTES);
+  if (buffer && !buffer.ok) opts.logger.warn({ iface, error: buffer.error }, "dhcp receive buffer left at the kernel default");
+  else if (buffer) opts.logger.debug({ iface, bytes: RECEIVE_BUFFER_BYTES, how: buffer.value }, "dhcp receive buffer set");
   const l: Listener = {
     iface,
     socket,

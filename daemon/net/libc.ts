@@ -10,6 +10,8 @@ import { err, ok, type Result } from "../lib/result.ts";
 
 const SOL_SOCKET = 1; // <asm-generic/socket.h>
 const SO_BINDTODEVICE = 25; // <asm-generic/socket.h>, socket(7)
+const SO_RCVBUF = 8; // <asm-generic/socket.h>, socket(7): capped by net.core.rmem_max
+const SO_RCVBUFFORCE = 33; // <asm-generic/socket.h>, socket(7): past rmem_max, needs CAP_NET_ADMIN
 const SIOCSARP = 0x8955; // <linux/sockios.h>, arp(7)
 const AF_INET = 2; // <bits/socket.h>
 const SOCK_DGRAM = 2; // <bits/socket_type.h>
@@ -72,6 +74,19 @@ export function bindToDevice(fd: number, ifname: string): Result<void> {
   if (!name.ok) return name;
   const rc = LIBC.value.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ptr(name.value), name.value.length);
   return rc === 0 ? ok(undefined) : err(lastError(LIBC.value, `SO_BINDTODEVICE ${ifname}`));
+}
+
+/**
+ * Asks for a receive buffer of `bytes` on socket `fd` (the kernel doubles it for bookkeeping), so
+ * a burst or a pause of the event loop is absorbed instead of dropped. SO_RCVBUFFORCE goes past
+ * net.core.rmem_max when allowed; otherwise SO_RCVBUF gets what rmem_max permits.
+ */
+export function setReceiveBuffer(fd: number, bytes: number): Result<"forced" | "capped"> {
+  if (!LIBC.ok) return LIBC;
+  const value = new Int32Array([bytes]);
+  if (LIBC.value.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, ptr(value), 4) === 0) return ok("forced");
+  if (LIBC.value.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, ptr(value), 4) === 0) return ok("capped");
+  return err(lastError(LIBC.value, `SO_RCVBUF ${bytes}`));
 }
 
 /**

@@ -3,7 +3,7 @@
  * to real links is exercised inside network namespaces (test/dhcp/real-clients.test.ts).
  */
 import { describe, expect, test } from "bun:test";
-import { bindToDevice, interfaceIPv4, setArpEntry } from "../../daemon/net/libc.ts";
+import { bindToDevice, interfaceIPv4, setArpEntry, setReceiveBuffer } from "../../daemon/net/libc.ts";
 import { parseIpv4 } from "../../daemon/wire/address.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -51,5 +51,21 @@ describe("libc through bun:ffi", () => {
 
   test.skipIf(!isRoot)("as root: binding to loopback works", async () => {
     await withSocket((fd) => expect(bindToDevice(fd, "lo")).toEqual({ ok: true, value: undefined }));
+  });
+
+  test("a larger receive buffer is set on the socket, as ss(8) reports it", async () => {
+    const socket = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const want = 4 * 1024 * 1024;
+      const r = setReceiveBuffer((socket as unknown as { fd: number }).fd, want);
+      expect(r).toEqual({ ok: true, value: isRoot ? "forced" : "capped" });
+      const ss = Bun.spawnSync(["ss", "-uamnH", "sport", "=", `:${socket.port}`]).stdout.toString();
+      const rb = Number(/rb(\d+)/.exec(ss)?.[1]);
+      // The kernel doubles the request for its bookkeeping; without CAP_NET_ADMIN rmem_max caps it.
+      if (isRoot) expect(rb).toBe(2 * want);
+      else expect(rb).toBeGreaterThan(0);
+    } finally {
+      socket.close();
+    }
   });
 });
