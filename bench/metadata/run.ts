@@ -7,15 +7,17 @@
  *
  *   npx bun bench/metadata/run.ts [--duration 5] [--rounds 2] [--connections 32]
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { startNginx } from "../support/nginx.ts";
+import { CLIENT_CPU, need, needTwoCpus, SERVER_CPU } from "../support/pinning.ts";
+import { median, ProcessSet, versionOf } from "../support/processes.ts";
+import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
+import { applyAndWait, fetchBytes, startWispd } from "../support/wispd.ts";
+import { runWrk, type WrkResult } from "../support/wrk.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
-const SERVER_CPU = 0;
-const CLIENT_CPU = 1;
 /** wispd identifies the machine by the peer: the benchmark's Hardware owns 127.0.0.1. */
 const HARDWARE = {
   apiVersion: "tinkerbell.org/v1alpha1",
@@ -44,120 +46,11 @@ const TARGETS = [
   { name: "metadata", path: "/metadata", file: "metadata.json" },
 ] as const;
 
-interface WrkResult {
-  requestsPerSecond: number;
-  latencyP50Ms?: number;
-  latencyP99Ms?: number;
-  requests: number;
-  non2xx: number;
-  errors: string | undefined;
-}
-
 interface Measurement extends WrkResult {
   server: "wispd" | "nginx";
   target: string;
   round: number;
   bytes: number;
-}
-
-function fail(message: string): never {
-  console.error(`bench metadata: ${message}`);
-  process.exit(1);
-}
-
-function need(tool: string, pkg: string): void {
-  if (spawnSync("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status !== 0) fail(`${tool} is missing: apt-get install ${pkg}`);
-}
-
-/** Waits for a JSON log line of wispd with this message; resolves to it. */
-function waitLog(proc: ChildProcess, msg: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    const timer = setTimeout(() => reject(new Error(`wispd: no "${msg}" within ${timeoutMs} ms`)), timeoutMs);
-    proc.stdout!.on("data", (chunk: Buffer) => {
-      buf += chunk.toString("utf8");
-      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const rec = JSON.parse(line) as Record<string, unknown>;
-          if (rec.msg === msg) {
-            clearTimeout(timer);
-            resolve(rec);
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    proc.on("exit", (code) => reject(new Error(`wispd exited (${code}) before "${msg}"`)));
-  });
-}
-
-async function fetchBytes(url: string): Promise<Uint8Array> {
-  const r = await fetch(url);
-  if (r.status !== 200) fail(`${url}: HTTP ${r.status}: ${await r.text()}`);
-  return new Uint8Array(await r.arrayBuffer());
-}
-
-/** A free loopback TCP port (bound and released). */
-function freePort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
-
-function nginxConfig(dir: string, port: number): string {
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  default_type text/plain;
-  sendfile on;
-  client_body_temp_path ${dir}/body;
-  server {
-    listen 127.0.0.1:${port};
-    root ${dir}/www;
-  }
-}
-`;
-}
-
-const toMs = (value: string, unit: string): number => Number(value) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit]!;
-
-/** Parses wrk's report (with --latency). */
-export function parseWrk(out: string): WrkResult {
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  if (!rps) throw new Error(`wrk output without Requests/sec:\n${out}`);
-  const pct = (p: string) => {
-    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(out);
-    return m ? toMs(m[1]!, m[2]!) : undefined;
-  };
-  const requests = /(\d+) requests in/.exec(out);
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  const errors = /Socket errors:.*$/m.exec(out)?.[0];
-  return { requestsPerSecond: Number(rps[1]), latencyP50Ms: pct("50"), latencyP99Ms: pct("99"), requests: Number(requests?.[1] ?? 0), non2xx: Number(non2xx?.[1] ?? 0), errors };
-}
-
-function wrk(url: string, seconds: number, connections: number): WrkResult {
-  const r = spawnSync("taskset", ["-c", String(CLIENT_CPU), "wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" });
-  if (r.status !== 0) fail(`wrk ${url}: ${r.stderr || r.stdout}`);
-  return parseWrk(r.stdout);
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-function versionOf(argv: string[]): string {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8" });
-  return `${r.stdout}${r.stderr}`.trim().split("\n")[0] ?? "unknown";
 }
 
 async function main(): Promise<void> {
@@ -166,41 +59,22 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const connections = Number(values.connections);
   need("wrk", "wrk");
-  need("nginx", "nginx");
-  need("taskset", "util-linux");
-  if (cpus().length < 2) fail("needs two CPUs (server on CPU 0, wrk on CPU 1)");
+  need("nginx", "nginx-light");
+  needTwoCpus();
 
   const dir = mkdtempSync(join(tmpdir(), "wisp-bench-metadata-"));
-  const procs: ChildProcess[] = [];
+  const procs = new ProcessSet();
   // Stops the servers and waits (bounded) for them to exit before their files are removed.
   const cleanup = async () => {
-    const exited = procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => new Promise((r) => p.once("exit", r)));
-    for (const p of procs) p.kill("SIGTERM");
-    await Promise.race([Promise.all(exited), Bun.sleep(10_000)]);
+    await procs.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
   try {
-    const loadBefore = loadavg();
-    const dataDir = join(dir, "wispd");
-    const wispd = spawn("taskset", ["-c", String(SERVER_CPU), "node", join(ROOT, "bin", "wispd"), "--data-dir", dataDir, "--listen-address", "127.0.0.1", "--http-port", "0", "--tftp-port", "0", "--syslog-port", "0", "--log-level", "info"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    procs.push(wispd);
-    const port = (await waitLog(wispd, "http listening", 60_000)).port as number;
-    const wispdUrl = `http://127.0.0.1:${port}`;
-    const token = readFileSync(join(dataDir, "api-token"), "utf8").trim();
-    const applied = await fetch(`${wispdUrl}/api/v1/apply`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ sources: [{ name: "bench.json", text: JSON.stringify(HARDWARE) }] }),
-    });
-    if (applied.status !== 200) fail(`apply: HTTP ${applied.status}: ${await applied.text()}`);
-    // The index follows the store's notifications: wait until the machine is known.
-    for (let i = 0; (await fetch(`${wispdUrl}${TARGETS[0].path}`)).status !== 200; i++) {
-      if (i > 400) fail("the Hardware did not reach the index");
-      await Bun.sleep(25);
-    }
+    const host = machine();
+    const wispd = await startWispd(procs, join(dir, "wispd"));
+    const wispdUrl = wispd.url;
+    await applyAndWait(wispd, [HARDWARE], TARGETS[0].path);
 
     // nginx serves the very bytes wispd answers with, so both send the same body sizes.
     mkdirSync(join(dir, "www"), { recursive: true });
@@ -210,36 +84,25 @@ async function main(): Promise<void> {
       writeFileSync(join(dir, "www", t.file), body);
       sizes[t.name] = body.length;
     }
-    const nginxPort = freePort();
-    writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, nginxPort));
-    const nginx = spawn("taskset", ["-c", String(SERVER_CPU), "nginx", "-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { stdio: "ignore" });
-    procs.push(nginx);
-    const nginxUrl = `http://127.0.0.1:${nginxPort}`;
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${nginxUrl}/${TARGETS[0].file}`).then((r) => r.status === 200, () => false);
-      if (ok) break;
-      if (i > 200) fail("nginx did not answer");
-      await Bun.sleep(25);
-    }
+    const nginxUrl = (await startNginx(procs, dir, join(dir, "www"), `/${TARGETS[0].file}`)).url;
     for (const t of TARGETS) {
       const [a, b] = [await fetchBytes(`${wispdUrl}${t.path}`), await fetchBytes(`${nginxUrl}/${t.file}`)];
-      if (Buffer.compare(Buffer.from(a), Buffer.from(b)) !== 0) fail(`${t.name}: wispd and nginx bodies differ`);
+      if (Buffer.compare(Buffer.from(a), Buffer.from(b)) !== 0) throw new Error(`${t.name}: wispd and nginx bodies differ`);
     }
 
     const measurements: Measurement[] = [];
-    for (const server of ["wispd", "nginx"] as const) for (const t of TARGETS) wrk(server === "wispd" ? `${wispdUrl}${t.path}` : `${nginxUrl}/${t.file}`, 1, connections); // warm-up
+    for (const server of ["wispd", "nginx"] as const) for (const t of TARGETS) runWrk(server === "wispd" ? `${wispdUrl}${t.path}` : `${nginxUrl}/${t.file}`, 1, connections); // warm-up
     for (let round = 1; round <= rounds; round++) {
       for (const t of TARGETS) {
         for (const server of ["wispd", "nginx"] as const) {
           const url = server === "wispd" ? `${wispdUrl}${t.path}` : `${nginxUrl}/${t.file}`;
-          const r = wrk(url, duration, connections);
-          if (r.non2xx > 0) fail(`${server} ${t.name}: ${r.non2xx} responses were not 2xx`);
+          const r = runWrk(url, duration, connections);
           measurements.push({ ...r, server, target: t.name, round, bytes: sizes[t.name]! });
           console.log(`round ${round} ${server.padEnd(5)} ${t.name.padEnd(8)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s  p50 ${r.latencyP50Ms?.toFixed(2)} ms  p99 ${r.latencyP99Ms?.toFixed(2)} ms`);
         }
       }
     }
-    const loadAfter = loadavg();
+    host.loadavgAfter = loadavg();
 
     const summary = TARGETS.map((t) => {
       const of = (server: string) => median(measurements.filter((m) => m.server === server && m.target === t.name).map((m) => m.requestsPerSecond));
@@ -249,16 +112,13 @@ async function main(): Promise<void> {
     });
     const record = {
       date: new Date().toISOString(),
-      host: { cpus: cpus().length, model: cpus()[0]?.model, loadavgBefore: loadBefore, loadavgAfter: loadAfter },
+      host,
       versions: { bun: versionOf(["npx", "bun", "--version"]), nginx: versionOf(["nginx", "-v"]), wrk: versionOf(["wrk", "--version"]) },
       settings: { durationSeconds: duration, rounds, connections, threads: 1, serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU },
       summary,
       measurements,
     };
-    mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
-    writeFileSync(join(ROOT, "bench", "results", "metadata.json"), JSON.stringify(record, null, 2) + "\n");
-    mkdirSync(join(ROOT, "docs", "benchmarks"), { recursive: true });
-    writeFileSync(join(ROOT, "docs", "benchmarks", "metadata.md"), markdown(record));
+    writeResults("metadata", record, markdown(record));
     for (const s of summary) console.log(`${s.target}: wispd ${s.wispdRps.toFixed(0)} req/s, nginx ${s.nginxRps.toFixed(0)} req/s, ratio ${s.ratio.toFixed(2)} (${s.bytes} bytes)`);
   } finally {
     await cleanup();
@@ -267,7 +127,7 @@ async function main(): Promise<void> {
 
 type RunRecord = {
   date: string;
-  host: { cpus: number; model?: string; loadavgBefore: number[]; loadavgAfter: number[] };
+  host: Machine;
   versions: Record<string, string>;
   settings: { durationSeconds: number; rounds: number; connections: number; serverCpu: number; clientCpu: number };
   summary: { target: string; path: string; bytes: number; wispdRps: number; nginxRps: number; ratio: number }[];
@@ -276,7 +136,6 @@ type RunRecord = {
 
 function markdown(r: RunRecord): string {
   const f = (n: number | undefined, d = 0) => (n === undefined ? "-" : n.toFixed(d));
-  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" / ");
   return `# Metadata service: wispd against nginx
 
 Generated by \`npx bun bench/metadata/run.ts\` on ${r.date}. Do not edit by hand.
@@ -298,9 +157,7 @@ Every measurement:
 | ---: | --- | --- | ---: | ---: | ---: | ---: |
 ${r.measurements.map((m) => `| ${m.round} | ${m.server} | ${m.target} | ${f(m.requestsPerSecond)} | ${f(m.latencyP50Ms, 2)} | ${f(m.latencyP99Ms, 2)} | ${m.requests} |`).join("\n")}
 
-Conditions: ${r.host.cpus} CPUs (${r.host.model ?? "unknown model"}), load average (1/5/15 min) ${load(r.host.loadavgBefore)} before
-and ${load(r.host.loadavgAfter)} after. The machine is shared with other work, which lands on both
-CPUs during the run: absolute figures move from run to run, the ratio less so. Versions:
+Conditions: ${machineLine(r.host)} Versions:
 ${Object.entries(r.versions).map(([k, v]) => `${k} \`${v}\``).join(", ")}.
 `;
 }

@@ -1,0 +1,41 @@
+/**
+ * A benchmark's record: the machine it ran on, written as JSON to bench/results/<name>.json and
+ * rendered as Markdown to docs/benchmarks/<name>.md.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+/** What the figures were measured on. */
+export interface Machine {
+  cpus: number;
+  model: string;
+  kernel: string;
+  loadavgBefore: number[];
+  loadavgAfter?: number[];
+}
+
+/** The machine now (call before the run; set loadavgAfter after). */
+export function machine(): Machine {
+  const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"));
+  return { cpus: cpus().length, model: m?.[1] ?? cpus()[0]?.model ?? "unknown", kernel: release(), loadavgBefore: loadavg() };
+}
+
+/** One line of Markdown describing the machine and the load on it. */
+export function machineLine(m: Machine): string {
+  const load = (l: number[] | undefined) => (l ?? []).map((x) => x.toFixed(2)).join(" / ");
+  return `${m.cpus} CPUs (${m.model}), Linux ${m.kernel}, load average (1/5/15 min) ${load(m.loadavgBefore)} before and ${load(m.loadavgAfter)} after. The machine is shared with other work, which lands on both CPUs during the run: absolute figures move from run to run, the ratios less so.`;
+}
+
+/** Writes bench/results/<name>.json and docs/benchmarks/<name>.md; returns their paths. */
+export function writeResults(name: string, record: object, markdown: string): string[] {
+  const json = join(ROOT, "bench", "results", `${name}.json`);
+  const md = join(ROOT, "docs", "benchmarks", `${name}.md`);
+  mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
+  mkdirSync(join(ROOT, "docs", "benchmarks"), { recursive: true });
+  writeFileSync(json, JSON.stringify(record, null, 2) + "\n");
+  writeFileSync(md, markdown);
+  return [json, md];
+}
