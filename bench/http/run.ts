@@ -1,0 +1,227 @@
+/**
+ * Boot artifacts over HTTP: wispd against nginx with wrk, in the same run, on loopback (server on
+ * CPU 0, wrk and curl on CPU 1). The iPXE script wispd generates for a Hardware (fetched once and
+ * written to a file) against nginx serving that file; a 100 MiB artifact against nginx serving
+ * the same file, in GB/s with wrk (a few connections) and with curl (one stream). Targets are
+ * measured in alternation, `--rounds` times; figures are medians. Writes docs/benchmarks/http.md
+ * and bench/results/http.json.
+ *
+ *   npx bun bench/http/run.ts [--duration 5] [--rounds 2] [--connections 32] [--big-connections 4] [--curl-runs 5]
+ */
+import { spawnSync } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startNginx } from "../support/nginx.ts";
+import { CLIENT_CPU, need, needTwoCpus, pinned, SERVER_CPU } from "../support/pinning.ts";
+import { median, ProcessSet, versionOf } from "../support/processes.ts";
+import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
+import { applyAndWait, fetchBytes, startWispd } from "../support/wispd.ts";
+import { runWrk, type WrkResult } from "../support/wrk.ts";
+
+const MAC = "52:54:00:be:0c:02";
+const BIG_BYTES = 100 * 1024 * 1024;
+/** A machine allowed to netboot; the script is generated for it. */
+const HARDWARE = {
+  apiVersion: "tinkerbell.org/v1alpha1",
+  kind: "Hardware",
+  metadata: { name: "bench-boot", namespace: "default" },
+  spec: {
+    interfaces: [{ dhcp: { mac: MAC, hostname: "bench-boot", ip: { address: "10.0.0.10", netmask: "255.255.255.0", gateway: "10.0.0.1" } }, netboot: { allowPXE: true, allowWorkflow: true } }],
+  },
+};
+const SCRIPT_PATH = `/ipxe/script/${MAC}/auto.ipxe`;
+const TARGETS = [
+  { name: "ipxe-script", wispd: SCRIPT_PATH, nginx: "/auto.ipxe", kind: "requests" },
+  { name: "100MiB-artifact", wispd: "/artifacts/big.img", nginx: "/big.img", kind: "throughput" },
+] as const;
+const SERVERS = ["wispd", "nginx"] as const;
+
+interface Measurement extends WrkResult {
+  server: (typeof SERVERS)[number];
+  target: string;
+  round: number;
+  connections: number;
+}
+
+interface CurlRun {
+  server: (typeof SERVERS)[number];
+  bytesPerSecond: number;
+}
+
+/** One curl download to /dev/null on the client CPU: bytes/s as curl measured it. */
+function curlSpeed(url: string): number {
+  const [cmd, ...args] = pinned(CLIENT_CPU, ["curl", "-sS", "-o", "/dev/null", "-w", "%{speed_download} %{size_download}", url]);
+  const r = spawnSync(cmd!, args, { encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`curl ${url}: ${r.stderr}`);
+  const [speed, size] = r.stdout.trim().split(" ").map(Number);
+  if (size !== BIG_BYTES) throw new Error(`curl ${url}: ${size} bytes, not ${BIG_BYTES}`);
+  return speed!;
+}
+
+function writeRandomFile(path: string, bytes: number): void {
+  const fd = openSync(path, "w", 0o644);
+  try {
+    for (let left = bytes; left > 0; left -= 1 << 20) writeSync(fd, randomBytes(Math.min(left, 1 << 20)));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: "string", default: "5" },
+      rounds: { type: "string", default: "2" },
+      connections: { type: "string", default: "32" },
+      "big-connections": { type: "string", default: "4" },
+      "curl-runs": { type: "string", default: "5" },
+    },
+  });
+  const duration = Number(values.duration);
+  const rounds = Number(values.rounds);
+  const connections = Number(values.connections);
+  const bigConnections = Number(values["big-connections"]);
+  const curlRuns = Number(values["curl-runs"]);
+  need("wrk", "wrk");
+  need("nginx", "nginx-light");
+  need("curl", "curl");
+  needTwoCpus();
+
+  const dir = mkdtempSync(join(tmpdir(), "wisp-bench-http-"));
+  const procs = new ProcessSet();
+  const cleanup = async () => {
+    await procs.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  try {
+    const host = machine();
+    const www = join(dir, "www");
+    const artifacts = join(dir, "artifacts");
+    mkdirSync(www, { recursive: true });
+    mkdirSync(artifacts, { recursive: true });
+    writeRandomFile(join(artifacts, "big.img"), BIG_BYTES);
+    // nginx serves the same inode: no second 100 MiB on disk, and both read the same page cache.
+    spawnSync("ln", [join(artifacts, "big.img"), join(www, "big.img")]);
+
+    const wispd = await startWispd(procs, join(dir, "wispd"), ["--public-ip", "127.0.0.1", "--artifacts-dir", artifacts]);
+    await applyAndWait(wispd, [HARDWARE], SCRIPT_PATH);
+    const script = await fetchBytes(`${wispd.url}${SCRIPT_PATH}`);
+    writeFileSync(join(www, "auto.ipxe"), script);
+    const nginx = await startNginx(procs, dir, www, "/auto.ipxe");
+    const urls = { wispd: wispd.url, nginx: nginx.url };
+    const sizes: Record<string, number> = {};
+    for (const t of TARGETS) {
+      const [a, b] = [await fetchBytes(`${wispd.url}${t.wispd}`), await fetchBytes(`${nginx.url}${t.nginx}`)];
+      if (Buffer.compare(Buffer.from(a), Buffer.from(b)) !== 0) throw new Error(`${t.name}: wispd and nginx bodies differ`);
+      sizes[t.name] = a.length;
+    }
+
+    const conns = (t: (typeof TARGETS)[number]) => (t.kind === "requests" ? connections : bigConnections);
+    for (const server of SERVERS) for (const t of TARGETS) runWrk(`${urls[server]}${t[server]}`, 1, conns(t)); // warm-up
+    const measurements: Measurement[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const t of TARGETS) {
+        for (const server of SERVERS) {
+          const r = runWrk(`${urls[server]}${t[server]}`, duration, conns(t));
+          measurements.push({ ...r, server, target: t.name, round, connections: conns(t) });
+          console.log(`round ${round} ${server.padEnd(5)} ${t.name.padEnd(16)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s  ${(r.bytesPerSecond / 1e9).toFixed(2)} GB/s  p50 ${r.latencyP50Ms?.toFixed(2)} ms  p99 ${r.latencyP99Ms?.toFixed(2)} ms`);
+        }
+      }
+    }
+    const curl: CurlRun[] = [];
+    for (let i = 0; i < curlRuns; i++) {
+      for (const server of SERVERS) curl.push({ server, bytesPerSecond: curlSpeed(`${urls[server]}${TARGETS[1][server]}`) });
+    }
+    host.loadavgAfter = loadavg();
+
+    const of = (server: string, target: string, pick: (m: Measurement) => number) => median(measurements.filter((m) => m.server === server && m.target === target).map(pick));
+    const curlOf = (server: string) => median(curl.filter((c) => c.server === server).map((c) => c.bytesPerSecond));
+    const summary: SummaryLine[] = [
+      { line: `iPXE script (${sizes["ipxe-script"]} bytes), req/s, ${connections} connections`, wispd: of("wispd", "ipxe-script", (m) => m.requestsPerSecond), nginx: of("nginx", "ipxe-script", (m) => m.requestsPerSecond), unit: "req/s" },
+      { line: `iPXE script, p50 latency (ms; ratio nginx / wispd)`, wispd: of("wispd", "ipxe-script", (m) => m.latencyP50Ms ?? NaN), nginx: of("nginx", "ipxe-script", (m) => m.latencyP50Ms ?? NaN), unit: "ms", lowerIsBetter: true },
+      { line: `iPXE script, p99 latency (ms; ratio nginx / wispd)`, wispd: of("wispd", "ipxe-script", (m) => m.latencyP99Ms ?? NaN), nginx: of("nginx", "ipxe-script", (m) => m.latencyP99Ms ?? NaN), unit: "ms", lowerIsBetter: true },
+      { line: `100 MiB artifact, wrk ${bigConnections} connections, GB/s`, wispd: of("wispd", "100MiB-artifact", (m) => m.bytesPerSecond) / 1e9, nginx: of("nginx", "100MiB-artifact", (m) => m.bytesPerSecond) / 1e9, unit: "GB/s" },
+      { line: `100 MiB artifact, curl one stream, GB/s`, wispd: curlOf("wispd") / 1e9, nginx: curlOf("nginx") / 1e9, unit: "GB/s" },
+    ].map((s) => ({ ...s, ratio: s.lowerIsBetter ? s.nginx / s.wispd : s.wispd / s.nginx }));
+
+    const record: RunRecord = {
+      date: new Date().toISOString(),
+      command: `npx bun bench/http/run.ts --duration ${duration} --rounds ${rounds} --connections ${connections} --big-connections ${bigConnections} --curl-runs ${curlRuns}`,
+      host,
+      versions: { bun: versionOf(["npx", "bun", "--version"]), nginx: versionOf(["nginx", "-v"]), wrk: versionOf(["wrk", "--version"]), curl: versionOf(["curl", "-V"]) },
+      settings: { durationSeconds: duration, rounds, connections, bigConnections, curlRuns, threads: 1, serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU, scriptBytes: sizes["ipxe-script"]!, bigBytes: BIG_BYTES },
+      summary,
+      measurements,
+      curl,
+    };
+    writeResults("http", record, markdown(record));
+    console.log("");
+    for (const s of summary) console.log(`${s.line.padEnd(60)} wispd ${s.wispd.toFixed(2).padStart(10)}  nginx ${s.nginx.toFixed(2).padStart(10)}  ratio ${s.ratio.toFixed(2)}`);
+  } finally {
+    await cleanup();
+  }
+}
+
+/** A line of the summary; ratio > 1 means wispd ahead. */
+interface SummaryLine {
+  line: string;
+  wispd: number;
+  nginx: number;
+  unit: string;
+  lowerIsBetter?: boolean;
+  ratio: number;
+}
+
+type RunRecord = {
+  date: string;
+  command: string;
+  host: Machine;
+  versions: Record<string, string>;
+  settings: { durationSeconds: number; rounds: number; connections: number; bigConnections: number; curlRuns: number; threads: number; serverCpu: number; clientCpu: number; scriptBytes: number; bigBytes: number };
+  summary: SummaryLine[];
+  measurements: Measurement[];
+  curl: CurlRun[];
+};
+
+function markdown(r: RunRecord): string {
+  const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? "-" : n.toFixed(d));
+  const s = r.settings;
+  return `# HTTP boot: wispd against nginx
+
+Generated by \`${r.command}\` on ${r.date}. Do not edit by hand.
+
+Server on CPU ${s.serverCpu}, clients on CPU ${s.clientCpu} (taskset), over loopback. wispd (\`bin/wispd --public-ip 127.0.0.1
+--artifacts-dir D\`) generates the iPXE script \`/ipxe/script/<mac>/auto.ipxe\` per request for an applied
+Hardware (${s.scriptBytes} bytes) and serves \`/artifacts/big.img\` (100 MiB of random bytes) with sendfile. nginx (one
+process, \`daemon off\`, \`access_log off\`, \`sendfile on\`) serves a static file holding the script
+wispd generated (fetched once and written) and a hard link to the same 100 MiB file; bodies are
+compared before measuring. wrk: 1 thread, keep-alive, ${s.durationSeconds} s per measurement, ${s.connections} connections on
+the script and ${s.bigConnections} on the 100 MiB file (GB/s = 10^9 bytes/s of wrk's Transfer/sec, headers included,
+which are noise next to 100 MiB); the targets alternate in each of ${s.rounds} rounds and the figures are
+medians. curl: ${s.curlRuns} single-stream downloads of the 100 MiB file to /dev/null per server, alternating,
+median of curl's own speed. The file sits in the page cache, so this measures the server and the
+loopback, not the disk.
+
+## Summary (ratio > 1: wispd ahead)
+
+| line | wispd | nginx | ratio |
+| --- | ---: | ---: | ---: |
+${r.summary.map((x) => `| ${x.line} | ${f(x.wispd, x.unit === "req/s" ? 0 : 2)} ${x.unit} | ${f(x.nginx, x.unit === "req/s" ? 0 : 2)} ${x.unit} | ${f(x.ratio, 2)} |`).join("\n")}
+
+## Every wrk measurement
+
+| round | server | target | connections | req/s | GB/s | p50 ms | p99 ms | requests |
+| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${r.measurements.map((m) => `| ${m.round} | ${m.server} | ${m.target} | ${m.connections} | ${f(m.requestsPerSecond)} | ${f(m.bytesPerSecond / 1e9, 2)} | ${f(m.latencyP50Ms, 2)} | ${f(m.latencyP99Ms, 2)} | ${m.requests} |`).join("\n")}
+
+curl, one stream, GB/s: ${SERVERS.map((sv) => `${sv} ${r.curl.filter((c) => c.server === sv).map((c) => f(c.bytesPerSecond / 1e9, 2)).join(", ")}`).join("; ")}.
+
+Conditions: ${machineLine(r.host)} Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} \`${v}\``).join(", ")}.
+`;
+}
+
+await main();
