@@ -11,7 +11,7 @@ import { resolveApiToken } from "./api/token.ts";
 import { helpText, loadConfig, type Config } from "./config.ts";
 import { createCore } from "./core/core.ts";
 import { createHardwareIndex, type HardwareIndex } from "./core/hardware-index.ts";
-import type { Core, StoredHardware } from "./core/types.ts";
+import type { Core } from "./core/types.ts";
 import { DEFAULT_WISP_USER_CLASS } from "./dhcp/classify.ts";
 import { decide } from "./dhcp/policy.ts";
 import { startDhcpServer, type DhcpServer } from "./dhcp/server.ts";
@@ -135,16 +135,6 @@ function bootDirs(config: Config, dataDir: string): { ipxeDir: string | undefine
   return { ipxeDir, artifactsDir };
 }
 
-/** The stored Hardware, or undefined when it is gone (the boot routes read it for `osie` and the facility). */
-async function storedHardware(core: Core, namespace: string, name: string): Promise<StoredHardware | undefined> {
-  try {
-    return (await core.get("Hardware", namespace, name)) as StoredHardware;
-  } catch (e) {
-    if (e instanceof WispError && e.code === "not_found") return undefined;
-    throw e;
-  }
-}
-
 /** Starts the TFTP server unless --tftp-port is 0: iPXE binaries by name, artifacts by path. */
 async function startTftp(config: Config, dataDir: string, metrics: MetricsRegistry, log: Logger): Promise<TftpServer | undefined> {
   if (config.tftpPort === 0) {
@@ -211,7 +201,8 @@ async function run(config: Config, log: Logger): Promise<void> {
   let grpcPort = config.grpcPort; // likewise (--grpc-port 0)
   const boot = bootRoutes({
     lookup: index,
-    hardware: (namespace, name) => storedHardware(core, namespace, name),
+    // From the in-memory index: a boot storm must not read the store per script.
+    hardware: async (namespace, name) => index.hardwareByName(namespace, name),
     settings: () =>
       publicIp === undefined ? undefined : { publicIp, httpPort, grpcPort, mode: config.dhcpMode, userClass: DEFAULT_WISP_USER_CLASS },
     ...bootDirs(config, dataDir),

@@ -38,6 +38,8 @@ export interface HardwareIndex extends HardwareLookup {
    * normally one; more is a conflict the caller must not resolve by guessing.
    */
   hardwareByIp(ip: number): readonly IndexedHardware[];
+  /** The Hardware `namespace/name` as indexed (its spec), without a store read. */
+  hardwareByName(namespace: string, name: string): IndexedHardware | undefined;
   /** Number of hosts (interfaces with a MAC) indexed. */
   readonly size: number;
   /** Settles when the first load is done (already, once createHardwareIndex has resolved). */
@@ -72,6 +74,7 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
   let instanceIps = new Map<number, DhcpHost>();
   let byId = new Map<string, Indexed>();
   let claims = new Map<number, IndexedHardware[]>();
+  let names = new Map<string, IndexedHardware>();
   const listeners = new Set<() => void>();
   const pending = new Set<string>();
   let reloadAll = false;
@@ -81,6 +84,7 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
 
   const add = (id: string, entry: Indexed): void => {
     byId.set(id, entry);
+    names.set(nameKey(entry.hardware.namespace, entry.hardware.name), entry.hardware);
     for (const h of entry.hosts) {
       macs.set(h.mac, h);
       if (h.ip !== undefined && !ips.has(h.ip)) ips.set(h.ip, h);
@@ -102,6 +106,8 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
       if (left.length === 0) claims.delete(ip);
       else claims.set(ip, left);
     }
+    const key = nameKey(entry.hardware.namespace, entry.hardware.name);
+    if (names.get(key) === entry.hardware) names.delete(key);
     byId.delete(id);
   };
 
@@ -112,6 +118,7 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
     instanceIps = new Map();
     byId = new Map();
     claims = new Map();
+    names = new Map();
     for (const row of rows) add(row.id, indexed(row));
     logger?.debug({ hardware: rows.length, hosts: macs.size }, "hardware index loaded");
   };
@@ -195,6 +202,7 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
     byMac: (mac) => macs.get(mac),
     byIp: (ip) => ips.get(ip) ?? instanceIps.get(ip),
     hardwareByIp: (ip) => claims.get(ip) ?? [],
+    hardwareByName: (namespace, name) => names.get(nameKey(namespace, name)),
     get size() {
       return macs.size;
     },
@@ -223,6 +231,8 @@ export async function createHardwareIndex(store: Store, opts: HardwareIndexOptio
     },
   };
 }
+
+const nameKey = (namespace: string, name: string): string => `${namespace}/${name}`;
 
 /** One Hardware's entries: its hosts, its `metadata.instance.ips` IPv4 addresses, and every address it claims. */
 interface Indexed {

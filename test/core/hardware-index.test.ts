@@ -65,6 +65,8 @@ forEachStore("hardware index", (ctx) => {
       expect(index.byMac("00:00:00:00:00:0a")).toMatchObject({ hardwareName: "a", namespace: "lab", ip: ip("10.0.0.10"), allowPXE: true });
       expect(index.byIp(ip("10.0.0.11"))?.mac).toBe("00:00:00:00:00:0b");
       expect(index.byMac("00:00:00:00:00:0c")).toBeUndefined();
+      expect(index.hardwareByName("lab", "b")?.spec.interfaces?.[0]?.dhcp?.ip?.address).toBe("10.0.0.11");
+      expect(index.hardwareByName("other", "b")).toBeUndefined();
     });
   });
 
@@ -79,6 +81,7 @@ forEachStore("hardware index", (ctx) => {
       await core.apply(manifests(hardwareYaml("a", "00:00:00:00:00:0a", "10.0.0.20", false)));
       await until(index, "the update", () => index.byMac("00:00:00:00:00:0a")?.ip === ip("10.0.0.20"));
       expect(index.byMac("00:00:00:00:00:0a")?.allowPXE).toBe(false);
+      expect(index.hardwareByName("lab", "a")?.spec.interfaces?.[0]?.dhcp?.ip?.address).toBe("10.0.0.20");
       expect(index.byIp(ip("10.0.0.10"))).toBeUndefined();
 
       // A new MAC on the same Hardware: the old one goes.
@@ -90,6 +93,7 @@ forEachStore("hardware index", (ctx) => {
       await core.delete("Hardware", "lab", "a");
       await until(index, "the delete", () => index.size === 0);
       expect(index.byIp(ip("10.0.0.20"))).toBeUndefined();
+      expect(index.hardwareByName("lab", "a")).toBeUndefined();
     });
   });
 
