@@ -1,10 +1,11 @@
 /**
  * `wisp logs SUBJECT NAME`: lines wispd keeps for an object, printed once or followed. Subjects
- * are a table: `hardware` (syslog from the machine) now; `workflow` (action logs) comes with the
- * agent service.
+ * are a table: `hardware` (syslog from the machine) and `workflow` (action output pushed by the
+ * agents, cli/workflow-logs.ts).
  */
 import { SYSLOG_LAST_SEQ_HEADER, type SyslogLine } from "../daemon/syslog/line.ts";
 import { type ApiClient, CliError } from "./client.ts";
+import { workflowLogsCommand } from "./workflow-logs.ts";
 
 /** How often --follow asks for new lines. */
 export const FOLLOW_INTERVAL_MS = 1_000;
@@ -16,21 +17,29 @@ interface Subject {
   /** API path of the lines, or why the subject cannot be shown yet. */
   path: (ns: string, name: string) => string;
   unavailable?: string;
+  /** A subject with its own reader (instead of the syslog one below). */
+  run?: (client: ApiClient, name: string, opts: LogsOptions, print: Print) => Promise<number>;
 }
 
 const hardware: Subject = { path: (ns, name) => `/api/v1/namespaces/${encodeURIComponent(ns)}/hardware/${encodeURIComponent(name)}/logs` };
-const workflow: Subject = { path: () => "", unavailable: "workflow action logs come with the agent service; not yet" };
+const workflow: Subject = {
+  path: (ns, name) => `/api/v1/namespaces/${encodeURIComponent(ns)}/workflows/${encodeURIComponent(name)}/logs`,
+  run: (client, name, opts, print) =>
+    workflowLogsCommand(client, name, { ...opts, intervalMs: opts.intervalMs ?? FOLLOW_INTERVAL_MS }, print),
+};
 const SUBJECTS: Record<string, Subject> = { hardware, hw: hardware, workflow, wf: workflow };
 
 /** Usage line of the command. */
-export const LOGS_USAGE = "usage: wisp logs hardware NAME [-n NS] [--follow] [--since SEQ] [-o json]";
+export const LOGS_USAGE = "usage: wisp logs hardware NAME [-n NS] [--follow] [--since SEQ] [-o json] | wisp logs workflow NAME [-n NS] [--action NAME] [--follow] [--since ID] [-o json]";
 
 /** What `wisp logs` was asked. */
 export interface LogsOptions {
   namespace: string;
   follow: boolean;
-  /** Only lines with a greater seq. */
+  /** Only lines with a greater seq (a workflow's: a greater id). */
   since?: number;
+  /** Workflow logs only: one action (name or id). */
+  action?: string;
   /** "json": each line as the API's JSON; otherwise `TIME HOST APP[PID]: SEVERITY message`. */
   output: string;
   intervalMs?: number;
@@ -52,8 +61,10 @@ export async function logsCommand(client: ApiClient, args: string[], opts: LogsO
   const [word, name, extra] = args;
   if (!word || !name || extra !== undefined) throw new CliError(LOGS_USAGE);
   const subject = SUBJECTS[word];
-  if (!subject) throw new CliError(`logs: unknown subject "${word}": expected hardware (${LOGS_USAGE})`);
+  if (!subject) throw new CliError(`logs: unknown subject "${word}": expected hardware or workflow (${LOGS_USAGE})`);
   if (subject.unavailable) throw new CliError(`logs ${word}: ${subject.unavailable}`);
+  if (subject.run) return subject.run(client, name, opts, print);
+  if (opts.action !== undefined) throw new CliError(`logs ${word}: --action is for workflow logs`);
   const path = subject.path(opts.namespace, name);
   const interrupted = () => process.exit(0);
   if (opts.follow) process.once("SIGINT", interrupted);

@@ -23,6 +23,9 @@ commands:
   workflow rerun NAME                         run a finished workflow again
   logs hardware NAME [--follow] [--since SEQ] syslog lines of a machine (-o json: as the API gives
                                               them); --follow polls each second until Ctrl-C
+  logs workflow NAME [--action NAME] [--follow] [--since ID]
+                                              action output (TIME ACTION[attempt] stream | line);
+                                              --follow polls until the workflow ends, then exits 0
   version                                     client version
 
 KIND: hardware (hw), template (tpl), workflow (wf)
@@ -47,12 +50,13 @@ interface Args {
   help: boolean;
   follow: boolean;
   since?: string;
+  action?: string;
 }
 
 const VALUE_FLAGS: Record<string, keyof Args> = {
   "-f": "files", "--filename": "files", "-o": "output", "--output": "output",
   "-n": "namespace", "--namespace": "namespace", "--server": "server", "--token": "token",
-  "--since": "since",
+  "--since": "since", "--action": "action",
 };
 const BOOL_FLAGS: Record<string, keyof Args> = {
   "-A": "all", "--all-namespaces": "all", "--dry-run": "dryRun", "-h": "help", "--help": "help", "--follow": "follow",
@@ -183,7 +187,7 @@ export async function run(argv: string[], env: Record<string, string | undefined
       return watchWorkflow(client, ns, name, (l) => console.log(l));
     }
     case "logs":
-      return logsCommand(client, rest, { namespace: ns, follow: a.follow, since: parseSince(a.since), output: a.output }, (l) => console.log(l));
+      return logsCommand(client, rest, { namespace: ns, follow: a.follow, since: parseSince(a.since), action: a.action, output: a.output }, (l) => console.log(l));
     default:
       throw new CliError(`unknown command "${cmd}" (see wisp --help)`);
   }

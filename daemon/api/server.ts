@@ -12,6 +12,7 @@ import { createMetricsRegistry, METRICS_CONTENT_TYPE, type MetricsRegistry } fro
 import { checkBearer } from "./token.ts";
 import { resourceRoutes } from "./resources.ts";
 import { syslogRoutes } from "./syslog-routes.ts";
+import { workflowLogRoutes } from "./workflow-log-routes.ts";
 import type { SyslogStore } from "../syslog/store.ts";
 
 /** What the HTTP application needs from the process. */
@@ -98,5 +99,6 @@ export function createApi(opts: ApiOptions) {
     // Prometheus text format; no token, as scrapers expect (it holds counters, no objects).
     .get("/metrics", () => new Response(metrics.render(), { headers: { "content-type": METRICS_CONTENT_TYPE } }))
     .use(resourceRoutes(core))
-    .use(syslogRoutes(core, opts.syslog));
+    .use(syslogRoutes(core, opts.syslog))
+    .use(workflowLogRoutes(core));
 }

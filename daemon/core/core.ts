@@ -7,6 +7,7 @@ import { WispError } from "../lib/errors.ts";
 import type { Kind, Manifest } from "../manifest/types.ts";
 import type { Store, StoreLogger } from "../store/open.ts";
 import { hardware, templates, workflows } from "../store/schema.ts";
+import { appendActionLogs, workflowLogs } from "./action-logs.ts";
 import { applyBatch, lockWrites, putObject, validateObject } from "./apply.ts";
 import { getAction, reportAction } from "./engine.ts";
 import { checkHardwareUnused } from "./hardware.ts";
@@ -111,6 +112,8 @@ export function createCore(store: Store, opts: CoreOptions = {}): Core {
     },
     getAction: (agentId) => getAction(ctx, agentId),
     reportAction: (report) => reportAction(ctx, report),
+    appendActionLogs: (report) => appendActionLogs(ctx, report),
+    workflowLogs: (namespace, name, logOpts) => workflowLogs(ctx, namespace, name, logOpts),
     sweepTimeouts: (now) => sweepTimeouts(ctx, now ?? ctx.now()),
     async rerunWorkflow(namespace, name): Promise<StoredWorkflow> {
       const row = await rerunWorkflow(ctx, namespace, name);

@@ -3,7 +3,7 @@
  * row locked. Each function writes the rows and returns the events that describe the change.
  */
 import { eq } from "drizzle-orm";
-import { workflowActions, workflows } from "../store/schema.ts";
+import { actionLogs, workflowActions, workflows } from "../store/schema.ts";
 import type { ActionState, WorkflowState } from "../workflow/definition.ts";
 import { findHardware, setAllowPXE } from "./hardware.ts";
 import type { CoreContext, WorkflowRow } from "./objects.ts";
@@ -130,6 +130,8 @@ export async function resetWorkflow(ctx: CoreContext, wf: WorkflowRow): Promise<
     .update(workflowActions)
     .set({ state: "PENDING", attempt: 1, startedAt: null, finishedAt: null, message: null })
     .where(eq(workflowActions.workflowId, wf.id));
+  // A new run numbers its action log lines from 1 again (kept once per action, attempt and seq).
+  await ctx.db.delete(actionLogs).where(eq(actionLogs.workflowId, wf.id));
   const to: WorkflowState = wf.toggleAllowNetboot ? "PREPARING" : "PENDING";
   await patchWorkflow(ctx, wf, { state: to, startedAt: null, finishedAt: null, currentActionIndex: 0 });
   return [{ type: "workflow.rerun", from, to }];

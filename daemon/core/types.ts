@@ -108,6 +108,48 @@ export interface ActionReport {
   message?: string;
 }
 
+/** One output line of an action as an agent numbered it (wisp.v1.ActionLogs). */
+export interface ActionLogLine {
+  /** Per action attempt, from 1; a repeated seq is a retried line and stored once. */
+  seq: number;
+  at: Date;
+  stream: "stdout" | "stderr";
+  line: string;
+}
+
+/** A batch of an action's output from its agent. */
+export interface ActionLogReport {
+  /** `namespace/name`, as in ActionResponse. */
+  workflowId: string;
+  agentId: string;
+  actionId: string;
+  attempt: number;
+  lines: ActionLogLine[];
+}
+
+/** What a stored batch did: lines new to the store, and the highest seq kept for the attempt. */
+export interface ActionLogAck {
+  stored: number;
+  lastSeq: number;
+}
+
+/** One stored line of a workflow's action logs, as the API gives it; `id` is the `since` cursor. */
+export interface WorkflowLogEntry {
+  id: number;
+  at: string;
+  actionId: string;
+  actionName: string;
+  attempt?: number;
+  stream: "stdout" | "stderr";
+  line: string;
+}
+
+/** Lines of a workflow and its state read before them (terminal: no lines will follow but a last flush). */
+export interface WorkflowLogPage {
+  state: WorkflowState;
+  lines: WorkflowLogEntry[];
+}
+
 /** The core's operations; every method throws `WispError` for domain errors. */
 export interface Core {
   /** Validates and stores all objects in one transaction: all or nothing. */
@@ -123,6 +165,10 @@ export interface Core {
   getAction(agentId: string): Promise<ActionAssignment>;
   /** Applies an agent's report transactionally; repeated reports are idempotent. */
   reportAction(report: ActionReport): Promise<void>;
+  /** Stores an agent's output lines for its current (or just finished) action; throws invalid_state for any other action or agent. */
+  appendActionLogs(report: ActionLogReport): Promise<ActionLogAck>;
+  /** A workflow's action log lines after `since` (an entry id), oldest first; `action` is a name or id. */
+  workflowLogs(namespace: string, name: string, opts?: { action?: string; since?: number; limit?: number }): Promise<WorkflowLogPage>;
   /** Ends workflows past their global or action timeout; returns how many changed. */
   sweepTimeouts(now?: Date): Promise<number>;
   /** Resets a terminal workflow (SUCCESS/FAILED/TIMEOUT) to PENDING with every action PENDING. */

@@ -1,5 +1,5 @@
 /**
- * The agents' workflow service over gRPC (@grpc/grpc-js; Elysia cannot send trailers, so it has
+ * The agents' workflow service (and Wisp's action log service, wisp.v1.ActionLogs) over gRPC (@grpc/grpc-js; Elysia cannot send trailers, so it has
  * its own port): receive -> authenticate -> decode -> policy -> core -> encode. The only file
  * here that touches sockets. Requests are decoded by us, not by grpc-js, so a malformed message
  * is an INVALID_ARGUMENT we count and log, never an exception.
@@ -11,6 +11,8 @@ import type { Logger } from "../lib/log.ts";
 import type { MetricsRegistry } from "../lib/metrics.ts";
 import { checkAgentAuth, type AgentAuth } from "./auth.ts";
 import { createWorkflowCodec, SERVICE_NAME, WORKFLOW_PROTO } from "./codec.ts";
+import { createLogCodec, LOGS_PROTO, LOGS_SERVICE_NAME } from "./log-codec.ts";
+import { toActionLogReport } from "./log-policy.ts";
 import { checkAgentId, toActionReport, toActionResponse, type BadField } from "./policy.ts";
 
 /** Largest request accepted (an ActionRequest's inventory is a few KiB; grpc-js allows 4 MiB). */
@@ -22,13 +24,14 @@ export interface GrpcServerOptions {
   hostname: string;
   /** 0: any free port (see `port` on the result). */
   port: number;
-  core: Pick<Core, "getAction" | "reportAction">;
+  core: Pick<Core, "getAction" | "reportAction" | "appendActionLogs">;
   auth: AgentAuth;
   /** PEM; TLS on the port when given. */
   tls?: { cert: Buffer; key: Buffer };
   logger: Logger;
   metrics: MetricsRegistry;
   protoFile?: string;
+  logsProtoFile?: string;
 }
 
 /** A running workflow service. */
@@ -47,7 +50,7 @@ interface Outcome {
   err?: unknown;
 }
 
-type Method = "GetAction" | "ReportActionStatus";
+type Method = "GetAction" | "ReportActionStatus" | "PushLogs";
 
 const GRPC_CODE: Partial<Record<ErrorCode, grpc.status>> = {
   not_found: grpc.status.NOT_FOUND,
@@ -59,8 +62,8 @@ const GRPC_CODE: Partial<Record<ErrorCode, grpc.status>> = {
 
 // Raw bytes both ways: decoding is ours (codec.ts), so grpc-js never sees a message it could choke on.
 const raw = (b: Buffer): Buffer => b;
-const methodDefinition = (name: Method): grpc.MethodDefinition<Buffer, Buffer> => ({
-  path: `/${SERVICE_NAME}/${name}`,
+const methodDefinition = (name: Method, service = SERVICE_NAME): grpc.MethodDefinition<Buffer, Buffer> => ({
+  path: `/${service}/${name}`,
   requestStream: false,
   responseStream: false,
   requestSerialize: raw,
@@ -73,6 +76,7 @@ const methodDefinition = (name: Method): grpc.MethodDefinition<Buffer, Buffer> =
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
   const { core, logger: log, metrics } = opts;
   const codec = createWorkflowCodec(opts.protoFile ?? WORKFLOW_PROTO);
+  const logCodec = createLogCodec(opts.logsProtoFile ?? LOGS_PROTO);
   const requests = metrics.counter("wisp_grpc_requests_total", "Agent workflow service calls by method and gRPC status", ["method", "code"]);
   const seconds = metrics.histogram("wisp_grpc_request_duration_seconds", "Agent workflow service call latency", ["method"]);
 
@@ -110,7 +114,22 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     return { code: grpc.status.OK, body: codec.encodeActionStatusResponse(), fields: { ...fields, state: report.value.state, duration: m.executionDuration || undefined } };
   }
 
-  const handlers: Record<Method, (body: Buffer) => Promise<Outcome>> = { GetAction: getAction, ReportActionStatus: reportActionStatus };
+  async function pushLogs(body: Buffer): Promise<Outcome> {
+    const msg = logCodec.decodeLogBatch(body);
+    if (!msg.ok) return invalid({ field: "LogBatch", message: `malformed LogBatch: ${msg.error}` }, {});
+    const m = msg.value;
+    const fields = { agentId: m.agentId, workflowId: m.workflowId, actionId: m.actionId, attempt: m.attempt, lines: m.lines.length };
+    const report = toActionLogReport(m, new Date());
+    if (!report.ok) return invalid(report.error, fields);
+    try {
+      const ack = await core.appendActionLogs(report.value);
+      return { code: grpc.status.OK, body: logCodec.encodeLogAck(ack.lastSeq), fields: { ...fields, stored: ack.stored, lastSeq: ack.lastSeq } };
+    } catch (e) {
+      return failure(e, fields);
+    }
+  }
+
+  const handlers: Record<Method, (body: Buffer) => Promise<Outcome>> = { GetAction: getAction, ReportActionStatus: reportActionStatus, PushLogs: pushLogs };
 
   function unary(method: Method): grpc.handleUnaryCall<Buffer, Buffer> {
     return (call, callback) => {
@@ -135,6 +154,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     { GetAction: methodDefinition("GetAction"), ReportActionStatus: methodDefinition("ReportActionStatus") },
     { GetAction: unary("GetAction"), ReportActionStatus: unary("ReportActionStatus") },
   );
+  // Beyond Tinkerbell, as a service of its own so proto.WorkflowService stays as Tinkerbell's agents know it.
+  server.addService({ PushLogs: methodDefinition("PushLogs", LOGS_SERVICE_NAME) }, { PushLogs: unary("PushLogs") });
   const creds = opts.tls
     ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], false)
     : grpc.ServerCredentials.createInsecure();
@@ -165,7 +186,9 @@ function logOutcome(log: Logger, method: Method, peer: string, o: Outcome): void
   const line = { method, peer, code: grpc.status[o.code], ...o.fields, ...(o.code === grpc.status.OK ? {} : { reason: o.details }) };
   switch (o.code) {
     case grpc.status.OK:
-      log.info(line, method === "GetAction" ? "action served" : "action status reported");
+      // Log batches come several times a second while an action runs.
+      if (method === "PushLogs") log.debug(line, "action log lines received");
+      else log.info(line, method === "GetAction" ? "action served" : "action status reported");
       return;
     case grpc.status.INTERNAL:
       log.error({ ...line, err: o.err }, "agent call failed");
@@ -176,6 +199,7 @@ function logOutcome(log: Logger, method: Method, peer: string, o: Outcome): void
       return;
     case grpc.status.FAILED_PRECONDITION:
       if (method === "GetAction") log.debug(line, "no runnable action for agent");
+      else if (method === "PushLogs") log.warn(line, "agent log lines refused");
       else log.warn(line, "agent report refused");
       return;
     default:

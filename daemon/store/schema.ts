@@ -199,9 +199,13 @@ export const actionLogs = pgTable(
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
     stream: text("stream").$type<"stdout" | "stderr">().notNull(),
     line: text("line").notNull(),
+    /** Attempt and per-attempt sequence number an agent gave the line (wisp.v1.ActionLogs); a retried batch repeats them. */
+    attempt: integer("attempt"),
+    seq: bigint("seq", { mode: "number" }),
   },
   (t) => [
     index("action_logs_action_idx").on(t.actionId, t.id),
+    unique("action_logs_seq_key").on(t.actionId, t.attempt, t.seq),
     index("action_logs_workflow_idx").on(t.workflowId, t.id),
     check("action_logs_stream_check", sql`${t.stream} IN ('stdout','stderr')`),
   ],

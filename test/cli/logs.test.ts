@@ -1,6 +1,6 @@
 // `wisp logs` against a fake API: the line format (severity, malformed, cut, control characters
 // shown), following with the last-seq header (new lines once, a restart of wispd noticed), and
-// the subject table (workflow logs are not there yet).
+// the subject table (workflow logs: test/e2e/workflow-logs.test.ts).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ApiClient } from "../../cli/client.ts";
 import { formatLogLine, logsCommand, parseSince } from "../../cli/logs.ts";
@@ -96,11 +96,11 @@ describe("wisp logs", () => {
     expect(requests.slice(polls)).toContain("/api/v1/namespaces/default/hardware/m1/logs?since=0&limit=10000");
   });
 
-  test("errors: the API's message; usage; workflow logs are not there yet", async () => {
+  test("errors: the API's message; usage; --action only for workflows", async () => {
     const opts = { namespace: "default", follow: false, output: "table" };
     await expect(logsCommand(client, ["hardware", "x"], opts, () => {})).rejects.toThrow("Hardware default/x not found");
     await expect(logsCommand(client, ["hardware"], opts, () => {})).rejects.toThrow("usage: wisp logs hardware NAME");
-    await expect(logsCommand(client, ["workflow", "wf1"], opts, () => {})).rejects.toThrow("logs workflow: workflow action logs come with the agent service; not yet");
+    await expect(logsCommand(client, ["hardware", "m1"], { ...opts, action: "a" }, () => {})).rejects.toThrow("logs hardware: --action is for workflow logs");
     await expect(logsCommand(client, ["pods", "x"], opts, () => {})).rejects.toThrow('logs: unknown subject "pods"');
   });
 });
