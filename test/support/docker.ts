@@ -44,7 +44,7 @@ const answers = async (socket: string): Promise<boolean> => {
 };
 
 async function prepare(): Promise<TestDocker> {
-  const socket = (await answers(DEFAULT_SOCKET)) ? DEFAULT_SOCKET : await startPrivateDockerd();
+  const socket = (await answers(DEFAULT_SOCKET)) ? DEFAULT_SOCKET : await startPrivateDockerd().catch(retryOnce);
   const api = (method: string, path: string, body?: unknown) =>
     fetch(`http://docker${path}`, {
       method,
@@ -54,6 +54,14 @@ async function prepare(): Promise<TestDocker> {
     } as RequestInit);
   await importTestImage(socket);
   return { socket, privileged: await privilegedWorks(api), api };
+}
+
+// A dockerd of a run that just ended may still be releasing what it held (seen once: the new one
+// gave up within 2 s); one more start, after a pause, tells that from a real failure.
+async function retryOnce(first: unknown): Promise<string> {
+  console.error(`test/support/docker: dockerd failed to start, retrying once: ${(first as Error).message}`);
+  await Bun.sleep(2_000);
+  return startPrivateDockerd();
 }
 
 async function startPrivateDockerd(): Promise<string> {
