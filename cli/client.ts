@@ -44,10 +44,34 @@ export class ApiClient {
 
   /** Sends a request; returns the parsed JSON body or throws CliError with the server's message. */
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    const url = this.server.replace(/\/+$/, "") + path;
-    let res: Response;
+    const { res, text } = await this.send(method, path, body);
+    if (!res.ok) throw this.failure(method, path, res, text);
     try {
-      res = await fetch(url, {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      throw new CliError(`${method} ${path}: HTTP ${res.status}: ${text.slice(0, 200)}`);
+    }
+  }
+
+  /** GETs a JSON-lines body (the log routes): its rows and the response headers. */
+  async jsonLines<T>(path: string): Promise<{ rows: T[]; headers: Headers }> {
+    const { res, text } = await this.send("GET", path);
+    if (!res.ok) throw this.failure("GET", path, res, text);
+    const rows: T[] = [];
+    for (const row of text.split("\n")) {
+      if (row === "") continue;
+      try {
+        rows.push(JSON.parse(row) as T);
+      } catch {
+        throw new CliError(`GET ${path}: not JSON lines: ${row.slice(0, 200)}`);
+      }
+    }
+    return { rows, headers: res.headers };
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<{ res: Response; text: string }> {
+    try {
+      const res = await fetch(this.server.replace(/\/+$/, "") + path, {
         method,
         headers: {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
@@ -55,23 +79,23 @@ export class ApiClient {
         },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
+      return { res, text: await res.text() };
     } catch (e) {
       throw new CliError(`cannot reach wispd at ${this.server}: ${(e as Error).message}`);
     }
-    const text = await res.text();
-    let json: unknown;
+  }
+
+  /** The one line for an error response: the API's message, or the status. */
+  private failure(method: string, path: string, res: Response, text: string): CliError {
+    if (res.status === 401 && !this.token) {
+      return new CliError("unauthorized: no API token found; pass --token, set WISP_TOKEN, or run where wispd's data directory is readable");
+    }
+    let message: string | undefined;
     try {
-      json = text ? JSON.parse(text) : undefined;
+      message = (JSON.parse(text) as { message?: string }).message;
     } catch {
-      throw new CliError(`${method} ${path}: HTTP ${res.status}: ${text.slice(0, 200)}`);
+      // Not an API error body: say the status.
     }
-    if (!res.ok) {
-      const e = json as { code?: string; message?: string; details?: unknown[] } | undefined;
-      if (res.status === 401 && !this.token) {
-        throw new CliError("unauthorized: no API token found; pass --token, set WISP_TOKEN, or run where wispd's data directory is readable");
-      }
-      throw new CliError(e?.message ? e.message : `${method} ${path}: HTTP ${res.status}`);
-    }
-    return json as T;
+    return new CliError(message ?? `${method} ${path}: HTTP ${res.status}`);
   }
 }

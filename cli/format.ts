@@ -2,6 +2,10 @@
 import YAML from "yaml";
 import type { StoredHardware, StoredObject, StoredWorkflow, WorkflowEvent } from "../daemon/core/types.ts";
 
+/** A machine's text must not drive the operator's terminal: control characters (ESC above all) are shown, not sent. */
+export const visible = (text: string): string =>
+  text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+
 /** Compact age like kubectl: 45s, 12m, 3h, 5d. */
 export function age(since: string | undefined, now = Date.now()): string {
   if (!since) return "-";

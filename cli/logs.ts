@@ -5,6 +5,7 @@
  */
 import { SYSLOG_LAST_SEQ_HEADER, type SyslogLine } from "../daemon/syslog/line.ts";
 import { type ApiClient, CliError } from "./client.ts";
+import { visible } from "./format.ts";
 import { workflowLogsCommand } from "./workflow-logs.ts";
 
 /** How often --follow asks for new lines. */
@@ -99,31 +100,8 @@ export function formatLogLine(l: SyslogLine): string {
   return visible(`${time} ${l.hostname ?? l.peer} ${app}: ${level} ${l.message}${l.truncated ? " [truncated]" : ""}`);
 }
 
-// A machine's text must not drive the operator's terminal: control characters (ESC above all) are shown, not sent.
-const visible = (text: string): string => text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
-
 /** GETs JSON lines and the store's last seq; errors are worded by the API client. */
 async function fetchLines(client: ApiClient, path: string): Promise<{ lines: SyslogLine[]; lastSeq: number }> {
-  let res: Response;
-  try {
-    res = await fetch(client.server.replace(/\/+$/, "") + path, { headers: client.token ? { authorization: `Bearer ${client.token}` } : {} });
-  } catch (e) {
-    throw new CliError(`cannot reach wispd at ${client.server}: ${(e as Error).message}`);
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    // The API client turns error bodies into the CLI's one line; ask it the same question.
-    await client.request("GET", path);
-    throw new CliError(`GET ${path}: HTTP ${res.status}`);
-  }
-  const lines: SyslogLine[] = [];
-  for (const row of text.split("\n")) {
-    if (row === "") continue;
-    try {
-      lines.push(JSON.parse(row) as SyslogLine);
-    } catch {
-      throw new CliError(`GET ${path}: not JSON lines: ${row.slice(0, 200)}`);
-    }
-  }
-  return { lines, lastSeq: Number(res.headers.get(SYSLOG_LAST_SEQ_HEADER) ?? 0) };
+  const { rows, headers } = await client.jsonLines<SyslogLine>(path);
+  return { lines: rows, lastSeq: Number(headers.get(SYSLOG_LAST_SEQ_HEADER) ?? 0) };
 }

@@ -4,6 +4,7 @@
  */
 import type { WorkflowLogEntry } from "../daemon/core/types.ts";
 import { type ApiClient, CliError } from "./client.ts";
+import { visible } from "./format.ts";
 
 /** Lines asked for at once (the API's largest page for workflow logs). */
 export const WORKFLOW_LOGS_PAGE = 1_000;
@@ -51,29 +52,7 @@ export function formatWorkflowLogLine(l: WorkflowLogEntry): string {
   return visible(`${time} ${l.actionName}[${l.attempt ?? 1}] ${l.stream} | ${l.line}`);
 }
 
-const visible = (text: string): string => text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
-
 async function fetchPage(client: ApiClient, path: string): Promise<{ state: string; lines: WorkflowLogEntry[] }> {
-  let res: Response;
-  try {
-    res = await fetch(client.server.replace(/\/+$/, "") + path, { headers: client.token ? { authorization: `Bearer ${client.token}` } : {} });
-  } catch (e) {
-    throw new CliError(`cannot reach wispd at ${client.server}: ${(e as Error).message}`);
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    // The API client turns error bodies into the CLI's one line; ask it the same question.
-    await client.request("GET", path);
-    throw new CliError(`GET ${path}: HTTP ${res.status}`);
-  }
-  const lines: WorkflowLogEntry[] = [];
-  for (const row of text.split("\n")) {
-    if (row === "") continue;
-    try {
-      lines.push(JSON.parse(row) as WorkflowLogEntry);
-    } catch {
-      throw new CliError(`GET ${path}: not JSON lines: ${row.slice(0, 200)}`);
-    }
-  }
-  return { state: res.headers.get(STATE_HEADER) ?? "", lines };
+  const { rows, headers } = await client.jsonLines<WorkflowLogEntry>(path);
+  return { state: headers.get(STATE_HEADER) ?? "", lines: rows };
 }
