@@ -3,7 +3,7 @@
  * or followed until the workflow ends (and its agent's last lines are in).
  */
 import type { WorkflowLogEntry } from "../daemon/core/types.ts";
-import { type ApiClient, CliError } from "./client.ts";
+import type { ApiClient } from "./client.ts";
 import { visible } from "./format.ts";
 
 /** Lines asked for at once (the API's largest page for workflow logs). */
