@@ -3,14 +3,17 @@
  * ended; reports are retried until the server acknowledges them. The last action and its state
  * are remembered (in memory and in the state file) so a success is never run twice, also across
  * an agent restart; an action the server serves again after it was RUNNING is run again
- * (Tinkerbell's semantics: the agent restarted mid-action).
+ * (Tinkerbell's semantics: the agent restarted mid-action). Each run's output is shipped to wispd
+ * and flushed before the final report; a reboot action is reported SUCCESS right before its
+ * container starts; when the agent stops mid-action, the action is reported FAILED.
  */
 import { status } from "@grpc/grpc-js";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import { Backoff } from "./backoff.ts";
-import type { Action, RunResult } from "./runner.ts";
+import { isRebootAction, REBOOT_MESSAGE } from "./reboot.ts";
+import { AGENT_STOPPED, type Action, type RunHooks, type RunResult } from "./runner.ts";
 import type { Reply, WorkflowClient } from "./workflow-client.ts";
 
 /** The last action this agent finished, and whether the server has its result. */
@@ -22,6 +25,8 @@ export interface LastAction {
   startedAt: number;
   stoppedAt: number;
   reported: boolean;
+  /** Which run of the action this was (1, then 2 for its first retry, ...); absent in older state files: 1. */
+  attempt?: number;
 }
 
 /** Where LastAction survives a restart. */
@@ -52,6 +57,9 @@ export function fileStateStore(path: string, log: Logger): StateStore {
   };
 }
 
+/** How long the final report is still retried once the agent was told to stop (the OS is going down). */
+export const STOP_REPORT_MS = 5_000;
+
 // Codes after which a report will never be accepted: retrying cannot help.
 const REFUSED = new Set<status>([status.FAILED_PRECONDITION, status.INVALID_ARGUMENT, status.NOT_FOUND]);
 
@@ -59,12 +67,23 @@ const REFUSED = new Set<status>([status.FAILED_PRECONDITION, status.INVALID_ARGU
 export interface LoopDeps {
   workerId: string;
   client: WorkflowClient;
-  run(action: Action): Promise<RunResult>;
+  run(action: Action, hooks: RunHooks): Promise<RunResult>;
+  /** Ships one action attempt's output lines (wispd's log service); absent: not shipped. */
+  openLog?(action: Action, attempt: number): ActionLog;
+  /** Default STOP_REPORT_MS. */
+  stopReportMs?: number;
   state: StateStore;
   logger: Logger;
   /** Ends the loop when aborted (SIGTERM). */
   signal: AbortSignal;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Where the output of one action attempt goes (agent/log-shipper.ts's LogShipper). */
+export interface ActionLog {
+  push(stream: "stdout" | "stderr", line: string): void;
+  /** Delivers what was pushed (bounded in time); never rejects. */
+  close(): Promise<void>;
 }
 
 const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -97,10 +116,10 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
   };
 
   /** Sends a report until acknowledged; false if the server refuses it for good (or the agent stops). */
-  async function report(action: Action & Record<string, unknown>, state: string, extra: Record<string, unknown>): Promise<boolean> {
+  async function report(action: Action & Record<string, unknown>, state: string, extra: Record<string, unknown>, until = signal): Promise<boolean> {
     const fields = { workflowId: action.workflowId, actionId: action.actionId, state };
     const retry = new Backoff();
-    while (!signal.aborted) {
+    while (!until.aborted) {
       const r: Reply = await client.reportActionStatus({
         workflowId: action.workflowId,
         agentId: action.agentId,
@@ -120,7 +139,7 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
       }
       const ms = retry.next();
       log.warn({ ...fields, code: status[r.code], reason: r.details, retryInMs: ms }, "action report failed, retrying");
-      await sleep(ms, signal);
+      await sleep(ms, until);
     }
     return false;
   }
@@ -157,18 +176,41 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
       continue;
     }
 
-    log.info({ ...fields, image: action.image }, "action received");
+    // The server's word when it sends one; else: served again after its FAILED or TIMEOUT was
+    // acknowledged, this is the server's retry, the next attempt.
+    const attempt = r.attempt ?? (same ? (last!.attempt ?? 1) + 1 : 1);
+    const reboot = isRebootAction(action);
+    log.info({ ...fields, image: action.image, attempt, reboot }, "action received");
     const startedAt = Date.now();
     if (!(await report(action, "RUNNING", { executionStart: timestamp(startedAt) }))) {
       await sleep(poll.next(), signal);
       continue;
     }
-    const result = await deps.run(action);
-    const done: LastAction = { workflowId: action.workflowId, actionId: action.actionId, state: result.state, message: result.message, startedAt, stoppedAt: Date.now(), reported: false };
+    const ended = (state: RunResult["state"], message: string): LastAction => ({ workflowId: action.workflowId, actionId: action.actionId, state, message, startedAt, stoppedAt: Date.now(), reported: false, attempt });
+    const output = deps.openLog?.(action, attempt);
+    let rebootReported = false;
+    const hooks: RunHooks = { signal, onOutput: output && ((stream, line) => output.push(stream, line)) };
+    if (reboot) {
+      // Reported before the start, so the acknowledgement arrives before the machine goes down.
+      hooks.beforeRebootStart = async () => {
+        const done = ended("SUCCESS", REBOOT_MESSAGE);
+        if (!(await report(action, "SUCCESS", resultExtra(done)))) {
+          throw new Error(signal.aborted ? `${AGENT_STOPPED} before the reboot action started` : "reboot action not started: its SUCCESS report was refused");
+        }
+        remember({ ...done, reported: true });
+        rebootReported = true;
+      };
+    }
+    const result = await deps.run(action, hooks);
+    await output?.close();
+    log.info({ ...fields, containerId: result.containerId, state: result.state, exitCode: result.exitCode, message: rebootReported ? result.message : undefined }, "action finished");
+    // SUCCESS is reported already; a quick failure of the reboot container cannot be reported any more.
+    if (rebootReported) continue;
+    const done = ended(result.state, result.message);
     remember(done);
-    log.info({ ...fields, containerId: result.containerId, state: result.state, exitCode: result.exitCode }, "action finished");
-    await report(action, result.state, resultExtra(done));
+    // Told to stop (the OS is going down): a few more seconds for the report, not the usual patience.
+    const acked = await report(action, result.state, resultExtra(done), signal.aborted ? AbortSignal.timeout(deps.stopReportMs ?? STOP_REPORT_MS) : signal);
     // Stopped before an acknowledgement: the state file keeps it unreported, for the next start.
-    if (!signal.aborted) remember({ ...done, reported: true });
+    if (acked || !signal.aborted) remember({ ...done, reported: true });
   }
 }

@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import pino from "pino";
 import { cmdlineFile, ConfigError, helpText, loadAgentConfig, type AgentConfig } from "./config.ts";
 import { dockerClient } from "./docker.ts";
+import { actionLogs } from "./action-log.ts";
+import { logsClient } from "./log-shipper.ts";
 import { fileStateStore, runLoop } from "./loop.ts";
 import { runAction } from "./runner.ts";
 import { workflowClient } from "./workflow-client.ts";
@@ -36,6 +38,8 @@ try {
 const log = pino({ name: "wisp-agent", level: config.logLevel, base: { name: "wisp-agent" }, timestamp: pino.stdTimeFunctions.isoTime });
 const docker = dockerClient(config.dockerSocket, { registry: config.registry });
 const client = workflowClient(config.grpcAuthority, { tls: config.tls, insecureTls: config.insecureTls, token: config.token });
+// wispd serves the log service on the same port, behind the same token.
+const logs = logsClient(config.grpcAuthority, { tls: config.tls, insecureTls: config.insecureTls, token: config.token });
 const stop = new AbortController();
 for (const sig of ["SIGTERM", "SIGINT"] as const) {
   process.on(sig, () => {
@@ -48,10 +52,12 @@ log.info({ workerId: config.workerId, grpcAuthority: config.grpcAuthority, tls: 
 await runLoop({
   workerId: config.workerId,
   client,
-  run: (action) => runAction(docker, action, { privileged: config.privileged, logger: log }),
+  run: (action, hooks) => runAction(docker, action, { privileged: config.privileged, logger: log, ...hooks }),
+  openLog: actionLogs(logs, config.workerId, log),
   state: fileStateStore(config.stateFile, log),
   logger: log,
   signal: stop.signal,
 });
 client.close();
+logs.close();
 log.info("wisp-agent stopped");

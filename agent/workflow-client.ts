@@ -10,12 +10,20 @@ import protoText from "../daemon/grpc/workflow.proto" with { type: "text" };
 /** Per-call deadline: a call that hangs (server gone without a reset) is retried. */
 export const CALL_DEADLINE_MS = 10_000;
 const SERVICE = "proto.WorkflowService";
+/**
+ * Response header a server may send with GetAction: the action's attempt (1, 2 for its first
+ * retry, ...), which Tinkerbell's ActionResponse has no field for. Today's wispd does not send it;
+ * without it the agent counts attempts itself (agent/loop.ts).
+ */
+export const ATTEMPT_HEADER = "wisp-action-attempt";
 
 /** A finished call: the status, and the decoded response when OK. */
 export interface Reply {
   code: grpc.status;
   details: string;
   value?: Record<string, unknown>;
+  /** The ATTEMPT_HEADER response header, when the server sent a valid one. */
+  attempt?: number;
 }
 
 /** The two calls of the service. */
@@ -51,16 +59,18 @@ export function workflowClient(authority: string, opts: { tls: boolean; insecure
     const body = Buffer.from(reqType.encode(reqType.fromObject(req)).finish());
     const md = new grpc.Metadata();
     if (opts.token) md.set("authorization", `Bearer ${opts.token}`);
+    let attempt: number | undefined;
     return new Promise((resolve) => {
-      client.makeUnaryRequest(`/${SERVICE}/${method}`, (b: Buffer) => b, (b: Buffer) => b, body, md, { deadline: Date.now() + CALL_DEADLINE_MS }, (e, res) => {
+      const pending = client.makeUnaryRequest(`/${SERVICE}/${method}`, (b: Buffer) => b, (b: Buffer) => b, body, md, { deadline: Date.now() + CALL_DEADLINE_MS }, (e, res) => {
         if (e) return resolve({ code: e.code, details: e.details });
         try {
           const value = resType.toObject(resType.decode(res!), { longs: Number, enums: String, defaults: true });
-          resolve({ code: grpc.status.OK, details: "", value });
+          resolve({ code: grpc.status.OK, details: "", value, ...(attempt !== undefined && { attempt }) });
         } catch (err) {
           resolve({ code: grpc.status.INTERNAL, details: `malformed ${method} response: ${(err as Error).message}` });
         }
       });
+      pending.on("metadata", (md: grpc.Metadata) => (attempt = parseAttempt(md.get(ATTEMPT_HEADER)[0])));
     });
   }
 
@@ -69,4 +79,10 @@ export function workflowClient(authority: string, opts: { tls: boolean; insecure
     reportActionStatus: (report) => call("ReportActionStatus", report),
     close: () => client.close(),
   };
+}
+
+/** A positive integer header value, else undefined. */
+export function parseAttempt(value: unknown): number | undefined {
+  const n = typeof value === "string" && /^[1-9]\d{0,8}$/.test(value.trim()) ? Number(value.trim()) : undefined;
+  return n;
 }

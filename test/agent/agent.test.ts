@@ -1,7 +1,8 @@
 /**
  * The compiled wisp-agent against a real wispd (`--agent-auth token`) and a real Docker daemon:
  * workflows applied through the CLI whose actions run the imported busybox image — a success
- * with environment and a bind mount, a failure (exit 3), a timeout (container stopped and gone).
+ * with environment and a bind mount (its output shipped to wispd and read back with `wisp logs
+ * workflow`), a failure (exit 3), a timeout (container stopped and gone).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -190,6 +191,12 @@ actions:
     // Every container is removed.
     for (const l of agent.logs.filter((x) => x.msg === "action finished")) expect((await docker.api("GET", `/containers/${l.containerId}/json`)).status).toBe(404);
     expect(agent.logs.filter((l) => l.msg === "action status reported").map((l) => l.state)).toEqual(["RUNNING", "SUCCESS", "RUNNING", "SUCCESS"]);
+    // The output was shipped to wispd, and flushed before each SUCCESS: readable at once.
+    const shipped = await runWisp(["logs", "workflow", "ok", "-n", "agent-test"], { WISP_SERVER: wispd.url, WISP_DATA_DIR: data.dataDir });
+    expect(shipped.code).toBe(0);
+    const lines = shipped.stdout.trim().split("\n").map((l) => l.slice(l.indexOf(" ") + 1));
+    expect(lines).toEqual(["hello[1] stdout | hello", "env-and-volume[1] stdout | dest=/dev/sda"]);
+    expect(agent.logs.filter((l) => typeof l.msg === "string" && l.msg.startsWith("action log") && l.level === 40)).toEqual([]);
   }, 60_000);
 
   test("an exit code other than 0 is FAILED, with the code and the last output in the message", async () => {

@@ -1,7 +1,9 @@
 /**
  * The agent's loop against a scripted workflow service (no network, no Docker): quiet back-off on
  * NOT_FOUND, reports retried until acknowledged, a success never run twice (also after a restart,
- * through the state file), an action served again after a FAILED report run again.
+ * through the state file), an action served again after a FAILED report run again (as the next
+ * attempt); the output shipped and flushed before the final report; a reboot action reported
+ * SUCCESS before its start; SIGTERM mid-action.
  */
 import { status } from "@grpc/grpc-js";
 import { expect, test } from "bun:test";
@@ -9,7 +11,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { fileStateStore, runLoop, type LastAction, type StateStore } from "../../agent/loop.ts";
+import { actionLogs } from "../../agent/action-log.ts";
+import type { LogsClient } from "../../agent/log-shipper.ts";
+import { fileStateStore, runLoop, type LastAction, type LoopDeps, type StateStore } from "../../agent/loop.ts";
 import type { Action, RunResult } from "../../agent/runner.ts";
 import type { Reply, WorkflowClient } from "../../agent/workflow-client.ts";
 
@@ -104,4 +108,213 @@ test("an action served again after its FAILED was acknowledged (a retry) runs ag
   const { runs } = await loop(client, memoryState(), ["FAILED", "SUCCESS"], 2);
   expect(runs).toEqual(["a1", "a1"]);
   expect(reports).toEqual(["RUNNING", "FAILED", "RUNNING", "SUCCESS", "RUNNING"]);
+});
+
+// Action logs, reboot actions and SIGTERM: one ordered record of what the loop did.
+
+/** A log service that acknowledges each batch after `delayMs` (or answers `code`), recording into `events`. */
+function scriptedLogs(events: string[], opts: { delayMs?: number; code?: status } = {}) {
+  const attempts: number[] = [];
+  const client: LogsClient = {
+    async pushLogs(b) {
+      attempts.push(b.attempt);
+      await Bun.sleep(opts.delayMs ?? 0);
+      const code = opts.code ?? status.OK;
+      events.push(`push ${b.lines.map((l) => l.line).join(",")}${code === status.OK ? "" : ` ${status[code]}`}`);
+      return { code, details: code === status.OK ? "" : "no", lastSeq: b.lines.at(-1)?.seq };
+    },
+    close() {},
+  };
+  return { client, attempts };
+}
+
+/** A service like `scripted` that also records each report into `events`. */
+function recorded(events: string[], serves: Reply[], acks: status[] = []) {
+  const s = scripted(serves, acks);
+  const report = s.client.reportActionStatus;
+  s.client.reportActionStatus = async (r) => {
+    const reply = await report(r);
+    events.push(`report ${r.actionState as string}${reply.code === status.OK ? "" : ` ${status[reply.code]}`}`);
+    return reply;
+  };
+  return s;
+}
+
+/** A pino logger whose records land in `records`. */
+function capture() {
+  const records: { level: number; msg: string; [k: string]: unknown }[] = [];
+  const logger = pino({ level: "debug" }, { write: (s: string) => void records.push(JSON.parse(s)) });
+  return { records, logger };
+}
+
+const fastLogs = { batchMs: 5, retryStartMs: 5, retryMaxMs: 10, closeTimeoutMs: 300 };
+
+/** Runs the loop with `run` until it has slept `stopAfterSleeps` times (or `stop` is aborted by the run). */
+async function loopWith(client: WorkflowClient, run: LoopDeps["run"], extra: Partial<LoopDeps> & { stop?: AbortController } = {}, stopAfterSleeps = 1) {
+  const stop = extra.stop ?? new AbortController();
+  const state = memoryState();
+  let sleeps = 0;
+  await runLoop({
+    workerId: "m1",
+    client,
+    state,
+    logger: log,
+    signal: stop.signal,
+    run,
+    sleep: async () => {
+      if (++sleeps >= stopAfterSleeps) stop.abort();
+    },
+    ...extra,
+  });
+  return state;
+}
+
+test("the output is shipped and flushed before the final report, also when the ack is slow", async () => {
+  const events: string[] = [];
+  const { client } = recorded(events, [served()]);
+  const logs = scriptedLogs(events, { delayMs: 40 });
+  await loopWith(client, async (_a, hooks) => {
+    hooks.onOutput?.("stdout", "hello");
+    hooks.onOutput?.("stderr", "world");
+    return { state: "SUCCESS", message: "exit code 0" };
+  }, { openLog: actionLogs(logs.client, "m1", log, fastLogs) });
+  expect(events).toEqual(["report RUNNING", "push hello,world", "report SUCCESS"]);
+  expect(logs.attempts).toEqual([1]);
+});
+
+test("lines of a FAILED action are flushed before FAILED; its retry ships as attempt 2", async () => {
+  const events: string[] = [];
+  const { client } = recorded(events, [served(), served()]);
+  const logs = scriptedLogs(events, { delayMs: 10 });
+  const results: RunResult["state"][] = ["FAILED", "SUCCESS"];
+  await loopWith(client, async (_a, hooks) => {
+    hooks.onOutput?.("stdout", `run ${2 - results.length + 1}`);
+    return { state: results.shift()!, message: "m" };
+  }, { openLog: actionLogs(logs.client, "m1", log, fastLogs) });
+  expect(events).toEqual(["report RUNNING", "push run 1", "report FAILED", "report RUNNING", "push run 2", "report SUCCESS"]);
+  expect(logs.attempts).toEqual([1, 2]);
+});
+
+test("the attempt survives a restart through the state file", async () => {
+  const state = memoryState({ workflowId: "ns/wf", actionId: "a1", state: "TIMEOUT", message: "t", startedAt: 1, stoppedAt: 2, reported: true, attempt: 2 });
+  const attempts: number[] = [];
+  const { client } = scripted([served()]);
+  const stop = new AbortController();
+  await runLoop({
+    workerId: "m1", client, state, logger: log, signal: stop.signal,
+    run: async () => ({ state: "SUCCESS", message: "m" }),
+    openLog: (_a, attempt) => (attempts.push(attempt), { push() {}, close: async () => {} }),
+    sleep: async () => stop.abort(),
+  });
+  expect(attempts).toEqual([3]);
+  expect(state.last).toMatchObject({ state: "SUCCESS", attempt: 3, reported: true });
+});
+
+test("a log service that refuses, or is unreachable, never fails the action and is warned about once", async () => {
+  for (const code of [status.FAILED_PRECONDITION, status.UNAVAILABLE]) {
+    const events: string[] = [];
+    const { client } = recorded(events, [served()]);
+    const { records, logger } = capture();
+    const logs = scriptedLogs([], { code });
+    const started = Date.now();
+    await loopWith(client, async (_a, hooks) => {
+      for (let i = 0; i < 5; i++) hooks.onOutput?.("stdout", `line ${i}`);
+      await Bun.sleep(30); // a few batches' worth of time
+      hooks.onOutput?.("stdout", "last");
+      return { state: "SUCCESS", message: "exit code 0" };
+    }, { logger, openLog: actionLogs(logs.client, "m1", logger, fastLogs) });
+    expect(events).toEqual(["report RUNNING", "report SUCCESS"]);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const warnings = records.filter((r) => r.level === 40 && r.msg.startsWith("action log"));
+    expect(warnings.map((w) => w.msg)).toEqual([code === status.UNAVAILABLE ? "action log lines not delivered" : "action log refused"]);
+  }
+});
+
+const REBOOT = { ...ACTION, actionId: "r1", name: "reboot", image: "quay.io/tinkerbell/actions/reboot:v1.0.0" };
+
+test("a reboot action is reported SUCCESS (rebooting) before its container starts, and nothing after", async () => {
+  const events: string[] = [];
+  const { client } = recorded(events, [served(REBOOT)]);
+  const state = await loopWith(client, async (_a, hooks) => {
+    expect(hooks.beforeRebootStart).toBeDefined();
+    await hooks.beforeRebootStart!();
+    events.push("container started");
+    // The machine did not go down: the container failed at once. Too late to report.
+    return { state: "FAILED", message: "exit code 1" };
+  });
+  expect(events).toEqual(["report RUNNING", "report SUCCESS", "container started"]);
+  expect(state.last).toMatchObject({ actionId: "r1", state: "SUCCESS", message: "rebooting", reported: true });
+});
+
+test("a reboot action's SUCCESS is retried until acknowledged before the start; refused, the container never starts", async () => {
+  const events: string[] = [];
+  const { client } = recorded(events, [served(REBOOT)], [status.OK, status.UNAVAILABLE, status.OK]);
+  await loopWith(client, async (_a, hooks) => {
+    await hooks.beforeRebootStart!();
+    events.push("container started");
+    return { state: "SUCCESS", message: "exit code 0" };
+  }, {}, 2);
+  expect(events).toEqual(["report RUNNING", "report SUCCESS UNAVAILABLE", "report SUCCESS", "container started"]);
+
+  const refused: string[] = [];
+  const second = recorded(refused, [served(REBOOT)], [status.OK, status.FAILED_PRECONDITION, status.FAILED_PRECONDITION]);
+  await loopWith(second.client, async (_a, hooks) => {
+    try {
+      await hooks.beforeRebootStart!();
+      refused.push("container started");
+      return { state: "SUCCESS", message: "exit code 0" };
+    } catch (e) {
+      return { state: "FAILED", message: (e as Error).message };
+    }
+  });
+  expect(refused).toEqual(["report RUNNING", "report SUCCESS FAILED_PRECONDITION", "report FAILED FAILED_PRECONDITION"]);
+});
+
+test("SIGTERM during an action: FAILED 'agent stopped' is still reported (retried a few seconds), the output flushed first", async () => {
+  const events: string[] = [];
+  const stop = new AbortController();
+  const { client } = recorded(events, [served()], [status.OK, status.UNAVAILABLE, status.OK]);
+  const logs = scriptedLogs(events, { delayMs: 10 });
+  const state = await loopWith(client, async (_a, hooks) => {
+    hooks.onOutput?.("stdout", "working");
+    stop.abort(); // the OS shuts down
+    expect(hooks.signal?.aborted).toBe(true);
+    return { state: "FAILED", message: "agent stopped" };
+  }, { stop, openLog: actionLogs(logs.client, "m1", log, fastLogs) }, 100);
+  expect(events).toEqual(["report RUNNING", "push working", "report FAILED UNAVAILABLE", "report FAILED"]);
+  expect(state.last).toMatchObject({ state: "FAILED", message: "agent stopped", reported: true });
+});
+
+test("SIGTERM: the report gives up after stopReportMs and stays unreported for the next start", async () => {
+  const stop = new AbortController();
+  const { client, reports } = scripted([served()], [status.OK, ...Array(1000).fill(status.UNAVAILABLE)]);
+  const state = memoryState();
+  await runLoop({
+    workerId: "m1", client, state, logger: log, signal: stop.signal, stopReportMs: 50,
+    run: async () => (stop.abort(), { state: "FAILED", message: "agent stopped" }),
+    sleep: (ms, signal) => new Promise((r) => { const t = setTimeout(r, 5); signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true }); }),
+  });
+  expect(reports[0]).toBe("RUNNING");
+  expect(reports.length).toBeGreaterThan(2);
+  expect(state.last).toMatchObject({ state: "FAILED", reported: false });
+});
+
+test("SIGTERM while a reboot action runs: its SUCCESS stands, nothing else is reported", async () => {
+  const events: string[] = [];
+  const stop = new AbortController();
+  const { client } = recorded(events, [served(REBOOT)]);
+  const state = await loopWith(client, async (_a, hooks) => {
+    await hooks.beforeRebootStart!();
+    stop.abort();
+    return { state: "SUCCESS", message: "rebooting" };
+  }, { stop });
+  expect(events).toEqual(["report RUNNING", "report SUCCESS"]);
+  expect(state.last).toMatchObject({ state: "SUCCESS", message: "rebooting", reported: true });
+});
+
+test("the attempt the server sends (wisp-action-attempt header) wins over the agent's count", async () => {
+  const attempts: number[] = [];
+  const { client } = scripted([{ ...served(), attempt: 4 }]);
+  await loopWith(client, async () => ({ state: "SUCCESS", message: "m" }), { openLog: (_a, attempt) => (attempts.push(attempt), { push() {}, close: async () => {} }) });
+  expect(attempts).toEqual([4]);
 });
