@@ -47,8 +47,17 @@ interface Outcome {
   body?: Uint8Array;
   /** Log fields of the call (agentId, workflowId, actionId, state). */
   fields: Record<string, unknown>;
+  /** Response headers (initial metadata); Tinkerbell's agents ignore them. */
+  headers?: Record<string, string>;
   err?: unknown;
 }
+
+/**
+ * GetAction's response header with the action's attempt (1, then 2 after a retried failure):
+ * ActionResponse has no such field and must stay byte-identical to Tinkerbell's, but the agent
+ * numbers its log lines per attempt (agent/workflow-client.ts reads it).
+ */
+export const ATTEMPT_HEADER = "wisp-action-attempt";
 
 type Method = "GetAction" | "ReportActionStatus" | "PushLogs";
 
@@ -96,7 +105,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       return failure(e, { agentId: agentId.value });
     }
     const fields = { agentId: a.agentId, workflowId: a.workflowId, actionId: a.actionId, action: a.name, attempt: a.attempt };
-    return { code: grpc.status.OK, body: codec.encodeActionResponse(toActionResponse(a)), fields };
+    return { code: grpc.status.OK, body: codec.encodeActionResponse(toActionResponse(a)), fields, headers: { [ATTEMPT_HEADER]: String(a.attempt) } };
   }
 
   async function reportActionStatus(body: Buffer): Promise<Outcome> {
@@ -143,6 +152,11 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
         requests.labels(method, grpc.status[o.code]).inc();
         seconds.labels(method).observe((performance.now() - started) / 1000);
         logOutcome(log, method, peer, o);
+        if (o.headers) {
+          const md = new grpc.Metadata();
+          for (const [k, v] of Object.entries(o.headers)) md.set(k, v);
+          call.sendMetadata(md);
+        }
         if (o.code === grpc.status.OK) callback(null, Buffer.from(o.body!.buffer, o.body!.byteOffset, o.body!.byteLength));
         else callback({ code: o.code, details: o.details ?? grpc.status[o.code] });
       });

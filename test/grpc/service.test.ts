@@ -6,12 +6,13 @@ import { status } from "@grpc/grpc-js";
 import { expect, test } from "bun:test";
 import type { Core } from "../../daemon/core/types.ts";
 import type { AgentAuth } from "../../daemon/grpc/auth.ts";
-import { startGrpcServer } from "../../daemon/grpc/server.ts";
+import { ATTEMPT_HEADER, startGrpcServer } from "../../daemon/grpc/server.ts";
 import { silentLogger } from "../../daemon/lib/log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "../../daemon/lib/metrics.ts";
 import { exampleManifests, hardwareYaml, manifests, templateYaml, testClock, testCore, workflow, workflowYaml, type TestClock } from "../support/core.ts";
 import { forEachStore, type StoreContext } from "../support/stores.ts";
 import { agentClient, statusFor, timestamp, wire, type AgentClient, type Reply } from "./agent-client.ts";
+import { ATTEMPT_HEADER as AGENT_ATTEMPT_HEADER, workflowClient } from "../../agent/workflow-client.ts";
 
 const MAC = "1c:69:7a:11:22:33";
 
@@ -40,6 +41,8 @@ tasks:
 
 interface Service {
   client: AgentClient;
+  /** host:port of the service. */
+  address: string;
   core: Core;
   clock: TestClock;
   metrics: MetricsRegistry;
@@ -53,7 +56,7 @@ async function withService(ctx: StoreContext, fn: (s: Service) => Promise<void>,
   const server = await startGrpcServer({ hostname: "127.0.0.1", port: 0, core, auth: opts.auth ?? { mode: "off" }, logger: silentLogger(), metrics });
   const client = agentClient(`127.0.0.1:${server.port}`, { token: opts.token });
   try {
-    await fn({ client, core, clock, metrics });
+    await fn({ client, core, clock, metrics, address: `127.0.0.1:${server.port}` });
   } finally {
     client.close();
     await server.stop();
@@ -174,7 +177,7 @@ forEachStore("grpc workflow service", (ctx) => {
   });
 
   test("a failed attempt is retried: the same action again with its next attempt; then FAILED ends the workflow", async () => {
-    await withService(ctx, async ({ client, core }) => {
+    await withService(ctx, async ({ client, core, address }) => {
       await setup(core, { retries: 1 });
       const a = await action(client);
       await report(client, a, "RUNNING");
@@ -182,6 +185,14 @@ forEachStore("grpc workflow service", (ctx) => {
       const again = await action(client);
       expect(again.actionId).toBe(a.actionId);
       expect((await workflow(core, "default", "wf")).status.tasks[0]!.actions[0]).toMatchObject({ state: "PENDING", attempt: 2, message: "exit 1" });
+      expect(AGENT_ATTEMPT_HEADER).toBe(ATTEMPT_HEADER);
+      // The attempt travels as a response header (ActionResponse stays Tinkerbell's); the agent's own client reads it.
+      const agent = workflowClient(address, { tls: false, insecureTls: false });
+      try {
+        expect((await agent.getAction(MAC)).attempt).toBe(2);
+      } finally {
+        agent.close();
+      }
       await report(client, again, "RUNNING");
       expect((await report(client, again, "FAILED")).code).toBe(status.OK);
       expect((await workflow(core, "default", "wf")).status.state).toBe("FAILED");
