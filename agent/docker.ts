@@ -140,10 +140,12 @@ export function dockerClient(socket: string, opts: { registry?: RegistryAuth } =
           last = e;
           // Nothing to retry when the daemon itself is not there.
           if (e instanceof DockerError && e.status === undefined && e.message.includes("unreachable")) throw e;
+          // An image already here is used at once: an offline Hook with preloaded images must not
+          // wait out the retries on every action (measured: 2 s of 2.2 s per action, bench/agent).
+          if (await imageExists(image)) return;
           if (attempt < PULL_ATTEMPTS) await Bun.sleep(PULL_RETRY_MS);
         }
       }
-      if (await imageExists(image)) return;
       throw new DockerError(`image ${image} could not be pulled and is not present locally: ${(last as Error).message}`);
     },
     async create(spec) {

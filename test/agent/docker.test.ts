@@ -1,5 +1,7 @@
 /** Image references as POST /images/create wants them, and X-Registry-Auth; the clear error of an unreachable daemon. */
 import { expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dockerClient, parseImageRef, registryAuthHeader } from "../../agent/docker.ts";
 
 test("splits repository, tag and registry host", () => {
@@ -19,4 +21,40 @@ test("X-Registry-Auth is base64url JSON with the server address", () => {
 test("an unreachable daemon is an error naming the image and the socket", async () => {
   const docker = dockerClient("/nonexistent/docker.sock");
   await expect(docker.pull("wisp-test/busybox:1")).rejects.toThrow("pull image wisp-test/busybox:1: Docker daemon unreachable at /nonexistent/docker.sock");
+});
+
+/** A stand-in Docker API on a unix socket whose pulls always fail; `present` says whether the image is local. */
+async function failingRegistry(present: boolean): Promise<{ socket: string; calls: string[]; stop(): void }> {
+  const socket = `${mkdtempSync(`${tmpdir()}/wisp-docker-`)}/docker.sock`;
+  const calls: string[] = [];
+  const server = Bun.serve({
+    unix: socket,
+    fetch(req) {
+      const url = new URL(req.url);
+      calls.push(`${req.method} ${url.pathname}`);
+      if (url.pathname.endsWith("/images/create")) return Response.json({ message: "registry unreachable" }, { status: 500 });
+      return present ? Response.json({ Id: "sha256:1" }) : Response.json({ message: "no such image" }, { status: 404 });
+    },
+  });
+  return { socket, calls, stop: () => void server.stop(true) };
+}
+
+test("a failed pull of an image already present locally goes on at once, without waiting out the retries", async () => {
+  const api = await failingRegistry(true);
+  try {
+    await dockerClient(api.socket).pull("wisp-test/busybox:1");
+    expect(api.calls.filter((c) => c.includes("/images/create"))).toHaveLength(1);
+  } finally {
+    api.stop();
+  }
+});
+
+test("a failed pull of an image that is not present is retried, then named in the error", async () => {
+  const api = await failingRegistry(false);
+  try {
+    await expect(dockerClient(api.socket).pull("wisp-test/busybox:1")).rejects.toThrow("image wisp-test/busybox:1 could not be pulled and is not present locally");
+    expect(api.calls.filter((c) => c.includes("/images/create"))).toHaveLength(3);
+  } finally {
+    api.stop();
+  }
 });
