@@ -114,7 +114,7 @@ function phases(logs: Log[]): Record<string, number> {
     "action received": "GetAction served -> received (and wait after the previous report)",
     "action status reported": "report RUNNING or SUCCESS (gRPC round trip)",
     "pulling image": "before pull",
-    "action started": "pull (3 failing tries, 1 s apart, then the local image) + create + start",
+    "action started": "pull (one failing try, then the local image) + create + start",
     "action exited": "container runs to exit",
     "action finished": "after exit: remove container",
   };
@@ -300,11 +300,11 @@ wisp-agent CPU includes its start-up and the whole life of the process until the
 | --- | ---: | ---: |
 ${Object.entries(r.agent.phasesSeconds).map(([k, v]) => `| ${k} | ${f(v, 2)} | ${f(v / n)} |`).join("\n")}
 
-The agent pulls before every action (\`agent/runner.ts\`), 3 attempts 1 s apart (\`PULL_ATTEMPTS\`,
-\`PULL_RETRY_MS\` in \`agent/docker.ts\`), and only then falls back to the local image. No registry serves
-this imported image, so each attempt fails; one attempt alone (\`POST /images/create?fromImage=...\` on the
-same dockerd, median of 5) takes ${f(r.failingPullSeconds)} s, so nearly all of the pull phase above is the two 1 s
-pauses. \`docker run\` pulls only a missing image.
+The agent pulls before every action (\`agent/runner.ts\`); when the pull fails and the image is
+already present it goes on at once (retries, \`PULL_ATTEMPTS\` 1 s apart, only for a missing image).
+No registry serves this imported image, so each pull fails once; one failing pull alone
+(\`POST /images/create?fromImage=...\` on the same dockerd, median of 5) takes ${f(r.failingPullSeconds)} s.
+\`docker run\` pulls only a missing image.
 
 Conditions: ${machineLine(r.host)} Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} \`${v}\``).join(", ")}.
 `;
