@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { testDocker } from "../../test/support/docker.ts";
 import { clockTicks, treeTicks } from "../support/cpu.ts";
 import { CLIENT_CPU, need, needTwoCpus, pinned, SERVER_CPU } from "../support/pinning.ts";
-import { freeTcpPort, median, ProcessSet, versionOf } from "../support/processes.ts";
+import { benchRun, freeTcpPort, median, versionOf } from "../support/processes.ts";
 import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
 import { applyAndWait, startWispd, type Wispd } from "../support/wispd.ts";
 
@@ -133,18 +133,12 @@ async function main(): Promise<void> {
   need("busybox", "busybox-static");
   needTwoCpus();
 
-  const dir = mkdtempSync(join(tmpdir(), "wisp-bench-agent-"));
-  const procs = new ProcessSet();
   let socket: string | undefined;
-  const cleanup = async () => {
-    await procs.stop();
-    if (socket) {
-      // Containers the agent may have left, then the image; the private dockerd itself goes with this process (test/support/docker.ts).
-      spawnSync("sh", ["-c", `docker -H unix://${socket} ps -aq --filter ancestor=${IMAGE} | xargs -r docker -H unix://${socket} rm -f; docker -H unix://${socket} rmi -f ${IMAGE}`], { stdio: "ignore" });
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  const { dir, procs, cleanup } = benchRun("agent", () => {
+    if (!socket) return;
+    // Containers the agent may have left, then the image; the private dockerd itself goes with this process (test/support/docker.ts).
+    spawnSync("sh", ["-c", `docker -H unix://${socket} ps -aq --filter ancestor=${IMAGE} | xargs -r docker -H unix://${socket} rm -f; docker -H unix://${socket} rmi -f ${IMAGE}`], { stdio: "ignore" });
+  });
   try {
     const host = machine();
     const binary = join(dir, "wisp-agent");

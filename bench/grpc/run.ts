@@ -11,13 +11,13 @@
  *   npx bun bench/grpc/run.ts [--workflows 1000] [--idle-agents 1000] [--idle-seconds 40] [--batch 100]
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { clockTicks, treeTicks } from "../support/cpu.ts";
 import { CLIENT_CPU, needTwoCpus, pinned, SERVER_CPU } from "../support/pinning.ts";
-import { freeTcpPort, ProcessSet, versionOf, waitUntil } from "../support/processes.ts";
+import { benchRun, freeTcpPort, ProcessSet, versionOf, waitUntil } from "../support/processes.ts";
 import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
 import { startWispd, type Wispd } from "../support/wispd.ts";
 
@@ -141,13 +141,7 @@ async function main(): Promise<void> {
   const batch = Number(values.batch);
   needTwoCpus();
 
-  const dir = mkdtempSync(join(tmpdir(), "wisp-bench-grpc-"));
-  const procs = new ProcessSet();
-  const cleanup = async () => {
-    await procs.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  const { dir, procs, cleanup } = benchRun("grpc");
   try {
     const host = machine();
     const grpcPort = freeTcpPort();

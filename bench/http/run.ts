@@ -9,14 +9,14 @@
  *   npx bun bench/http/run.ts [--duration 5] [--rounds 2] [--connections 32] [--big-connections 4] [--curl-runs 5]
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { loadavg, tmpdir } from "node:os";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startNginx } from "../support/nginx.ts";
 import { CLIENT_CPU, need, needTwoCpus, pinned, SERVER_CPU } from "../support/pinning.ts";
-import { median, ProcessSet, versionOf } from "../support/processes.ts";
+import { benchRun, median, versionOf } from "../support/processes.ts";
 import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
 import { applyAndWait, fetchBytes, startWispd } from "../support/wispd.ts";
 import { runWrk, type WrkResult } from "../support/wrk.ts";
@@ -90,13 +90,7 @@ async function main(): Promise<void> {
   need("curl", "curl");
   needTwoCpus();
 
-  const dir = mkdtempSync(join(tmpdir(), "wisp-bench-http-"));
-  const procs = new ProcessSet();
-  const cleanup = async () => {
-    await procs.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  const { dir, procs, cleanup } = benchRun("http");
   try {
     const host = machine();
     const www = join(dir, "www");

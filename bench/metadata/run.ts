@@ -7,13 +7,13 @@
  *
  *   npx bun bench/metadata/run.ts [--duration 5] [--rounds 2] [--connections 32]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startNginx } from "../support/nginx.ts";
 import { CLIENT_CPU, need, needTwoCpus, SERVER_CPU } from "../support/pinning.ts";
-import { median, ProcessSet, versionOf } from "../support/processes.ts";
+import { benchRun, median, versionOf } from "../support/processes.ts";
 import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
 import { applyAndWait, fetchBytes, startWispd } from "../support/wispd.ts";
 import { runWrk, type WrkResult } from "../support/wrk.ts";
@@ -62,14 +62,7 @@ async function main(): Promise<void> {
   need("nginx", "nginx-light");
   needTwoCpus();
 
-  const dir = mkdtempSync(join(tmpdir(), "wisp-bench-metadata-"));
-  const procs = new ProcessSet();
-  // Stops the servers and waits (bounded) for them to exit before their files are removed.
-  const cleanup = async () => {
-    await procs.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  const { dir, procs, cleanup } = benchRun("metadata");
   try {
     const host = machine();
     const wispd = await startWispd(procs, join(dir, "wispd"));

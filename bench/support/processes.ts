@@ -3,6 +3,9 @@
  * bounded) however the run ends; a wispd log line can be awaited; free loopback ports; versions.
  */
 import { spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** The servers a run started; stop() ends them in finally. */
 export class ProcessSet {
@@ -21,6 +24,20 @@ export class ProcessSet {
     await Promise.race([Promise.all(exited), Bun.sleep(graceMs)]);
     for (const p of alive) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
   }
+}
+
+/** A run's scratch directory and processes; cleanup() stops them, runs `extra`, removes the directory (also on SIGINT). */
+export function benchRun(name: string, extra?: () => void): { dir: string; procs: ProcessSet; cleanup(): Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), `wisp-bench-${name}-`));
+  const procs = new ProcessSet();
+  const cleanup = async () => {
+    // Servers first, and waited for (bounded), before their files go.
+    await procs.stop();
+    extra?.();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  return { dir, procs, cleanup };
 }
 
 /** Waits for a JSON log line with this message on the process's stdout; resolves to it. */

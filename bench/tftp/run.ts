@@ -10,14 +10,14 @@
  *   npx bun bench/tftp/run.ts [--repeat 5] [--concurrency 200,1000] [--windowsize 16]
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
-import { loadavg, tmpdir } from "node:os";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { busyShare, clockTicks, cpuTicks, sampleTree } from "../support/cpu.ts";
 import { CLIENT_CPU, need, needTwoCpus, pinned, SERVER_CPU } from "../support/pinning.ts";
-import { freeUdpPort, median, ProcessSet, versionOf, waitUntil } from "../support/processes.ts";
+import { benchRun, freeUdpPort, median, ProcessSet, versionOf, waitUntil } from "../support/processes.ts";
 import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
 import { startWispd } from "../support/wispd.ts";
 import type { LoadBatch } from "./load.ts";
@@ -112,13 +112,7 @@ async function main(): Promise<void> {
   // This process samples /proc while the load runs: keep it off the server's CPU.
   spawnSync("taskset", ["-a", "-p", "-c", String(CLIENT_CPU), String(process.pid)], { stdio: "ignore" });
 
-  const dir = mkdtempSync(join(tmpdir(), "wisp-bench-tftp-"));
-  const procs = new ProcessSet();
-  const cleanup = async () => {
-    await procs.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  const { dir, procs, cleanup } = benchRun("tftp");
   try {
     const host = machine();
     // One directory for both servers; tftpd-hpa drops to the tftp user, so it must be readable.
