@@ -74,8 +74,7 @@ export function createApi(opts: ApiOptions) {
       logger.error({ err: error, path: new URL(request.url).pathname }, "request failed");
       return { code: "internal", message: "internal error; see the wispd log" };
     })
-    .onBeforeHandle(({ request, set }) => {
-      const path = new URL(request.url).pathname;
+    .onBeforeHandle(({ request, set, path }) => {
       if (PUBLIC_PATHS.has(path) || !path.startsWith("/api/")) return;
       if (!checkBearer(request.headers.get("authorization"), token)) {
         set.status = 401;
@@ -83,8 +82,8 @@ export function createApi(opts: ApiOptions) {
         return new WispError("unauthorized", "missing or wrong bearer token (see <data-dir>/api-token or --api-token)").toJSON();
       }
     })
-    .onAfterResponse(({ request, set }) => {
-      logger.debug({ method: request.method, path: new URL(request.url).pathname, status: set.status }, "http request");
+    .onAfterResponse(({ request, set, path }) => {
+      logger.debug({ method: request.method, path, status: set.status }, "http request");
     })
     .get("/healthz", () => ({ status: "ok" }))
     .get("/readyz", async ({ set }) => {
