@@ -1,7 +1,7 @@
 /**
  * A TFTP server as a program, for tests that run it inside a network namespace:
  * `bun test/tftp/serve.ts --address A --port P --artifacts DIR [--ipxe DIR]`. Prints
- * `{"listening":port}` once bound; on SIGTERM prints `{"metrics":{name:value}}` and exits 0.
+ * `{"listening":port}` once bound; on SIGTERM stops (ending open transfers), prints `{"metrics":{name:value}}` and exits 0.
  */
 import { silentLogger } from "../../daemon/lib/log.ts";
 import { createMetricsRegistry } from "../../daemon/lib/metrics.ts";
@@ -22,12 +22,15 @@ const server = await startTftpServer({
   metrics,
 });
 console.log(JSON.stringify({ listening: server.port }));
+// Metrics are read after stop(), so a transfer that the stop ended is counted as "stopped".
 process.on("SIGTERM", () => {
-  const values: Record<string, number> = {};
-  for (const line of metrics.render().split("\n")) {
-    const m = /^(wisp_tftp_[a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (m) values[m[1]!] = Number(m[2]);
-  }
-  console.log(JSON.stringify({ metrics: values }));
-  void server.stop().then(() => process.exit(0));
+  void server.stop().then(() => {
+    const values: Record<string, number> = {};
+    for (const line of metrics.render().split("\n")) {
+      const m = /^(wisp_tftp_[a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+      if (m) values[m[1]!] = Number(m[2]);
+    }
+    console.log(JSON.stringify({ metrics: values }));
+    process.exit(0);
+  });
 });
