@@ -32,6 +32,7 @@ const SYMBOLS = {
   ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
+  sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
 } as const;
@@ -140,4 +141,38 @@ export function interfaceIPv4(ifname: string): Result<InterfaceAddress> {
   if (!address.ok) return address;
   if (!netmask.ok) return netmask;
   return ok({ address: address.value, netmask: netmask.value });
+}
+
+// sd_notify(3) support: Bun and Node have no unix datagram sockets.
+const AF_UNIX = 1; // <bits/socket.h>
+const SOCK_CLOEXEC = 0o2000000; // <bits/socket_type.h>
+const MSG_NOSIGNAL = 0x4000; // <bits/socket.h>: no SIGPIPE when the peer is gone
+/** sizeof(struct sockaddr_un), <sys/un.h>: a 2-byte family and 108 bytes of path. */
+const SOCKADDR_UN_SIZE = 110;
+
+/**
+ * Sends one datagram to the unix socket at `path` (a leading "@" names an abstract socket, as in
+ * $NOTIFY_SOCKET); opens and closes an AF_UNIX SOCK_DGRAM socket for the call.
+ */
+export function sendUnixDatagram(path: string, data: Uint8Array): Result<void> {
+  if (!LIBC.ok) return LIBC;
+  const libc = LIBC.value;
+  const name = new TextEncoder().encode(path);
+  const abstract = name[0] === 0x40; // "@"
+  // A filesystem path needs its NUL; an abstract name is exactly its bytes after the leading NUL.
+  if (name.length === 0 || name.length > SOCKADDR_UN_SIZE - 2 - (abstract ? 0 : 1)) return err(`unix socket path ${JSON.stringify(path)}: expected 1-107 bytes`);
+  const addr = new Uint8Array(SOCKADDR_UN_SIZE);
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, LITTLE_ENDIAN);
+  addr.set(name, 2);
+  if (abstract) addr[2] = 0;
+  const addrLength = 2 + name.length + (abstract ? 0 : 1);
+  const fd = libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return err(lastError(libc, "socket AF_UNIX"));
+  try {
+    const payload = data.length === 0 ? new Uint8Array(1) : data;
+    const sent = libc.sendto(fd, ptr(payload), data.length, MSG_NOSIGNAL, ptr(addr), addrLength);
+    return Number(sent) === data.length ? ok(undefined) : err(lastError(libc, `sendto ${path}`));
+  } finally {
+    libc.close(fd);
+  }
 }
