@@ -7,6 +7,9 @@
 /** Content type of the text exposition format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
+/** How long one collector may take per scrape before the scrape goes on without it. */
+export const COLLECT_TIMEOUT_MS = 2_000;
+
 /** Default histogram buckets (seconds), as the Prometheus client libraries use. */
 export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
@@ -42,9 +45,19 @@ export interface MetricsRegistry {
   gauge(name: string, help: string, labelNames?: readonly string[]): Family<Gauge>;
   /** A gauge read when scraped (e.g. a cache size), with no labels. */
   gaugeFunction(name: string, help: string, read: () => number): void;
+  /** A counter read when scraped (e.g. CPU seconds the kernel counts), with no labels. */
+  counterFunction(name: string, help: string, read: () => number): void;
+  /**
+   * Runs `collect` before each `scrape()` (e.g. a gauge set from one cheap store query). It gets
+   * at most COLLECT_TIMEOUT_MS; a failure or overrun keeps the last values and is counted in
+   * wisp_metrics_collect_errors_total{collector}.
+   */
+  collector(name: string, collect: () => Promise<void> | void): void;
   histogram(name: string, help: string, labelNames?: readonly string[], buckets?: readonly number[]): Family<Histogram>;
-  /** The text exposition format 0.0.4. */
+  /** The text exposition format 0.0.4, as things are now (collectors not run). */
   render(): string;
+  /** Runs the collectors, then renders: what GET /metrics serves. */
+  scrape(): Promise<string>;
   /** The current value of a counter or gauge child, or undefined; for tests and logs. */
   value(name: string, labels?: Record<string, string>): number | undefined;
 }
@@ -82,6 +95,7 @@ const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Creates an empty registry. */
 export function createMetricsRegistry(): MetricsRegistry {
   const metrics = new Map<string, Metric>();
+  const collectors = new Map<string, () => Promise<void> | void>();
 
   function define(kind: Kind, name: string, help: string, labelNames: readonly string[], buckets?: readonly number[]): Metric {
     const existing = metrics.get(name);
@@ -111,11 +125,24 @@ export function createMetricsRegistry(): MetricsRegistry {
     gaugeFunction(name, help, read) {
       define("gauge", name, help, []).read = read;
     },
+    counterFunction(name, help, read) {
+      define("counter", name, help, []).read = read;
+    },
+    collector(name, collect) {
+      collectors.set(name, collect);
+    },
     histogram: (name, help, labelNames = [], buckets = DEFAULT_BUCKETS) => {
       const sorted = [...buckets].sort((a, b) => a - b);
       return family<Histogram>(define("histogram", name, help, labelNames, sorted));
     },
     render: () => [...metrics.values()].map(renderMetric).join(""),
+    async scrape() {
+      if (collectors.size > 0) {
+        const errors = define("counter", "wisp_metrics_collect_errors_total", "Scrape-time collectors that failed or overran, by collector", ["collector"]);
+        await Promise.all([...collectors].map(([name, collect]) => runCollector(collect).catch(() => (leafOf(errors, [name]).child as Counter).inc())));
+      }
+      return [...metrics.values()].map(renderMetric).join("");
+    },
     value(name, labels = {}) {
       const metric = metrics.get(name);
       if (!metric) return undefined;
@@ -125,6 +152,18 @@ export function createMetricsRegistry(): MetricsRegistry {
       return node?.leaf?.value;
     },
   };
+}
+
+async function runCollector(collect: () => Promise<void> | void): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const overrun = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("collector overran")), COLLECT_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([Promise.resolve().then(collect), overrun]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function leafOf(metric: Metric, values: readonly string[]): Leaf {

@@ -45,7 +45,12 @@ export interface OpenStoreOptions {
   dataDir?: string;
   databaseUrl?: string;
   logger?: StoreLogger;
+  /** Told of every query's duration and outcome (ops: wisp_store_query_duration_seconds). */
+  observeQuery?: QueryObserver;
 }
+
+/** Receives each store query's seconds and whether it succeeded. */
+export type QueryObserver = (seconds: number, ok: boolean) => void;
 
 /** Default data directory when neither option is given. */
 export const DEFAULT_DATA_DIR = "var";
@@ -58,12 +63,12 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../drizzle", import.meta
 /** Opens (and migrates) the store described by `opts`. */
 export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   const store = opts.databaseUrl
-    ? await openPostgres(opts.databaseUrl, opts.logger)
-    : await openPglite(join(opts.dataDir ?? DEFAULT_DATA_DIR, "pglite"), opts.logger);
+    ? await openPostgres(opts.databaseUrl, opts.logger, opts.observeQuery)
+    : await openPglite(join(opts.dataDir ?? DEFAULT_DATA_DIR, "pglite"), opts.logger, opts.observeQuery);
   return store;
 }
 
-async function openPostgres(url: string, logger?: StoreLogger): Promise<Store> {
+async function openPostgres(url: string, logger?: StoreLogger, observe?: QueryObserver): Promise<Store> {
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
   const { migrate } = await import("drizzle-orm/postgres-js/migrator");
@@ -72,7 +77,7 @@ async function openPostgres(url: string, logger?: StoreLogger): Promise<Store> {
     max: POSTGRES_POOL_SIZE,
     onnotice: (n) => logger?.debug({ notice: n.message }, "postgres notice"),
   });
-  const db = drizzle(client, { schema });
+  const db = drizzle(observe ? timedPostgres(client, observe) : client, { schema });
   try {
     await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
   } catch (e) {
@@ -91,14 +96,14 @@ async function openPostgres(url: string, logger?: StoreLogger): Promise<Store> {
   return wrap(db, "postgres", () => client.end({ timeout: 5 }), listen);
 }
 
-async function openPglite(dir: string, logger?: StoreLogger): Promise<Store> {
+async function openPglite(dir: string, logger?: StoreLogger, observe?: QueryObserver): Promise<Store> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   await mkdir(dir, { recursive: true });
   logger?.debug({ path: dir }, "opening pglite");
   const client = await PGlite.create(dir);
-  const db = drizzle(client, { schema });
+  const db = drizzle(observe ? timedPglite(client, observe) : client, { schema });
   try {
     await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
   } catch (e) {
@@ -124,4 +129,78 @@ function wrap(db: Db, driver: Store["driver"], close: () => Promise<void>, liste
     // Idempotent: tests and shutdown paths may both close.
     close: () => (closed ??= close()),
   };
+}
+
+// Store latency is measured at the driver, the one place every drizzle query (transactions
+// included) goes through: PGlite's query/exec and postgres.js's unsafe, on the client and on
+// each transaction handle it gives out.
+
+function timed<A extends unknown[], R>(run: (...args: A) => Promise<R>, observe: QueryObserver): (...args: A) => Promise<R> {
+  return async (...args) => {
+    const started = performance.now();
+    let ok = false;
+    try {
+      const r = await run(...args);
+      ok = true;
+      return r;
+    } finally {
+      observe((performance.now() - started) / 1000, ok);
+    }
+  };
+}
+
+/** A PGlite client (or transaction) whose queries are timed. */
+function timedPglite<T extends object>(client: T, observe: QueryObserver): T {
+  return new Proxy(client, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== "function") return value;
+      const fn = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
+      if (prop === "query" || prop === "exec") return timed(fn, observe);
+      if (prop === "transaction") return (cb: (tx: object) => Promise<unknown>) => fn((tx: object) => cb(timedPglite(tx, observe)));
+      return fn;
+    },
+  });
+}
+
+type PostgresQuery = PromiseLike<unknown> & { then: PromiseLike<unknown>["then"] };
+
+/** A postgres.js `sql` (or transaction) whose queries are timed from execution to result. */
+function timedPostgres<T extends object>(sqlFn: T, observe: QueryObserver): T {
+  return new Proxy(sqlFn, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== "function") return value;
+      const fn = (value as (...a: unknown[]) => unknown).bind(target);
+      if (prop === "unsafe") {
+        return (...args: unknown[]) => {
+          // postgres.js runs a query when it is first awaited (after .values() and the like), so
+          // the clock starts in `then`; the query object stays the same (its methods return it).
+          const query = fn(...args) as PostgresQuery;
+          const then = query.then.bind(query);
+          query.then = ((onValue, onError) => {
+            const started = performance.now();
+            return then(
+              (v) => (observe((performance.now() - started) / 1000, true), onValue ? onValue(v) : v),
+              (e) => {
+                observe((performance.now() - started) / 1000, false);
+                if (onError) return onError(e);
+                throw e;
+              },
+            );
+          }) as PostgresQuery["then"];
+          return query;
+        };
+      }
+      if (prop === "begin" || prop === "savepoint") {
+        return (...args: unknown[]) => {
+          const i = args.findIndex((a) => typeof a === "function");
+          const cb = args[i] as (tx: object) => unknown;
+          args[i] = (tx: object) => cb(timedPostgres(tx, observe));
+          return fn(...args);
+        };
+      }
+      return fn;
+    },
+  });
 }
