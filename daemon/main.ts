@@ -9,6 +9,7 @@ import pkg from "../package.json" with { type: "json" };
 import { createApi } from "./api/server.ts";
 import { resolveApiToken } from "./api/token.ts";
 import { helpText, loadConfig, type Config } from "./config.ts";
+import { createActionIndex } from "./core/action-index.ts";
 import { createCore } from "./core/core.ts";
 import { createHardwareIndex, type HardwareIndex } from "./core/hardware-index.ts";
 import type { Core } from "./core/types.ts";
@@ -187,7 +188,10 @@ async function run(config: Config, log: Logger): Promise<void> {
   const started = performance.now();
   const store = await openStore({ dataDir, databaseUrl: config.databaseUrl, logger: log });
   log.info({ store: config.databaseUrl ? "postgresql" : "pglite", dataDir, ms: Math.round(performance.now() - started) }, "store opened");
-  const core = createCore(store, { logger: log });
+  // Idle agents poll GetAction every few seconds: answered from memory, kept true by NOTIFY.
+  const storeCore = createCore(store, { logger: log });
+  const actions = await createActionIndex(store, storeCore, { logger: log });
+  const core = actions.bind(storeCore);
   const { token, path: tokenPath, created } = resolveApiToken(dataDir, config.apiToken);
   if (created) log.info({ path: tokenPath }, "api token generated");
 
@@ -223,6 +227,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   const dhcp = await startDhcp(config, index, metrics, publicIp, httpPort, log);
   const syslog = await startSyslog(config, store, syslogLogs, index, metrics, log);
   const tftp = await startTftp(config, dataDir, metrics, log);
+  metrics.gaugeFunction("wisp_action_index_entries", "Agents whose GetAction answer is held in memory", () => actions.size);
   const grpc = await startGrpc(config, dataDir, core, metrics, log);
   grpcPort = grpc.port;
 
@@ -244,6 +249,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     await syslog?.ownIndex?.close();
     await tftp?.stop();
     await grpc.stop();
+    await actions.close();
     await api.stop();
     await index.close();
     await core.close();

@@ -4,6 +4,7 @@
  */
 import { status } from "@grpc/grpc-js";
 import { expect, test } from "bun:test";
+import { createActionIndex } from "../../daemon/core/action-index.ts";
 import type { Core } from "../../daemon/core/types.ts";
 import type { AgentAuth } from "../../daemon/grpc/auth.ts";
 import { ATTEMPT_HEADER, startGrpcServer } from "../../daemon/grpc/server.ts";
@@ -48,10 +49,12 @@ interface Service {
   metrics: MetricsRegistry;
 }
 
-/** Starts a core and the service on port 0 with `opts`, runs `fn` with a client, and stops everything. */
+/** Starts a core (with the GetAction index, as wispd runs it) and the service on port 0 with `opts`, runs `fn` with a client, and stops everything. */
 async function withService(ctx: StoreContext, fn: (s: Service) => Promise<void>, opts: { auth?: AgentAuth; token?: string; wf?: string; body?: string } = {}): Promise<void> {
   const clock = testClock();
-  const core = testCore(ctx.store, clock);
+  const storeCore = testCore(ctx.store, clock);
+  const index = await createActionIndex(ctx.store, storeCore);
+  const core = index.bind(storeCore);
   const metrics = createMetricsRegistry();
   const server = await startGrpcServer({ hostname: "127.0.0.1", port: 0, core, auth: opts.auth ?? { mode: "off" }, logger: silentLogger(), metrics });
   const client = agentClient(`127.0.0.1:${server.port}`, { token: opts.token });
@@ -60,6 +63,7 @@ async function withService(ctx: StoreContext, fn: (s: Service) => Promise<void>,
   } finally {
     client.close();
     await server.stop();
+    await index.close();
   }
 }
 
