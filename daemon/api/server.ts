@@ -4,7 +4,7 @@
  * `{code, message, field?}`.
  */
 import { openapi } from "@elysiajs/openapi";
-import { Elysia } from "elysia";
+import { Elysia, StatusMap } from "elysia";
 import type { Core } from "../core/types.ts";
 import { WispError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
@@ -14,6 +14,8 @@ import { resourceRoutes } from "./resources.ts";
 import { syslogRoutes } from "./syslog-routes.ts";
 import { workflowLogRoutes } from "./workflow-log-routes.ts";
 import type { SyslogStore } from "../syslog/store.ts";
+import { httpMetrics } from "../ops/http-metrics.ts";
+import type { Readiness } from "../ops/readiness.ts";
 
 /** What the HTTP application needs from the process. */
 export interface ApiOptions {
@@ -25,6 +27,15 @@ export interface ApiOptions {
   metrics?: MetricsRegistry;
   /** Lines of the syslog receiver; its routes say the receiver is off when not given. */
   syslog?: SyslogStore;
+  /** What GET /readyz reports (listeners, store); without it, the store alone. */
+  readiness?: Readiness;
+}
+
+// ops: the status a response carried (a Response a handler returned wins over `set.status`).
+function responseStatus(response: unknown, status: number | string | undefined): number {
+  if (response instanceof Response) return response.status;
+  if (typeof status === "number") return status;
+  return (status && (StatusMap as Record<string, number>)[status]) || 200;
 }
 
 /** Paths served without a token. */
@@ -34,7 +45,13 @@ const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/api/v1/openap
 export function createApi(opts: ApiOptions) {
   const { core, token, logger } = opts;
   const metrics = opts.metrics ?? createMetricsRegistry();
+  // ops: request timing for every route, the boot and metadata plugins used later included.
+  const http = httpMetrics(metrics);
+  const arrived = new WeakMap<Request, number>();
   return new Elysia()
+    .onRequest(({ request }) => {
+      arrived.set(request, performance.now());
+    })
     .use(
       openapi({
         path: "/api/v1/openapi",
@@ -82,11 +99,20 @@ export function createApi(opts: ApiOptions) {
         return new WispError("unauthorized", "missing or wrong bearer token (see <data-dir>/api-token or --api-token)").toJSON();
       }
     })
-    .onAfterResponse(({ request, set, path }) => {
-      logger.debug({ method: request.method, path, status: set.status }, "http request");
+    .onAfterResponse(({ request, set, path, route, responseValue }) => {
+      const status = responseStatus(responseValue, set.status);
+      const started = arrived.get(request);
+      if (started !== undefined) http.observe(route, status, (performance.now() - started) / 1000);
+      logger.debug({ method: request.method, path, status }, "http request");
     })
-    .get("/healthz", () => ({ status: "ok" }))
+    // ops: alive as long as the event loop answers; readiness asks the store and the listeners.
+    .get("/healthz", () => ({ status: "ok", uptimeSeconds: Math.round(process.uptime()) }))
     .get("/readyz", async ({ set }) => {
+      if (opts.readiness) {
+        const report = await opts.readiness.report();
+        if (!report.ready) set.status = 503;
+        return { status: report.ready ? "ok" : "unavailable", checks: report.checks };
+      }
       try {
         await core.ping();
         return { status: "ok", checks: { store: "ok", http: "ok" } };
@@ -96,7 +122,7 @@ export function createApi(opts: ApiOptions) {
       }
     })
     // Prometheus text format; no token, as scrapers expect (it holds counters, no objects).
-    .get("/metrics", () => new Response(metrics.render(), { headers: { "content-type": METRICS_CONTENT_TYPE } }))
+    .get("/metrics", async () => new Response(await metrics.scrape(), { headers: { "content-type": METRICS_CONTENT_TYPE } }))
     .use(resourceRoutes(core))
     .use(syslogRoutes(core, opts.syslog))
     .use(workflowLogRoutes(core));
