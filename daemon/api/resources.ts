@@ -1,4 +1,4 @@
-/** REST routes for Hardware, Template and Workflow, plus apply, events and rerun. */
+/** REST routes for Hardware, Template and Workflow, plus apply, events, rerun and cancel. */
 import { Elysia, t } from "elysia";
 import type { Core, SourcedManifest } from "../core/types.ts";
 import { type Diagnostic, formatDiagnostic, WispError } from "../lib/errors.ts";
@@ -130,5 +130,9 @@ export function resourceRoutes(core: Core) {
     .post("/namespaces/:ns/workflows/:name/rerun", ({ params }) => core.rerunWorkflow(params.ns, params.name), {
       params: t.Object({ ns: t.String(), name: t.String() }),
       detail: { summary: "Run a finished workflow again from its first action" },
+    })
+    .post("/namespaces/:ns/workflows/:name/cancel", ({ params }) => core.cancelWorkflow(params.ns, params.name), {
+      params: t.Object({ ns: t.String(), name: t.String() }),
+      detail: { summary: "End an unfinished workflow in FAILED (cancelled by operator); the agent's next report is refused" },
     });
 }

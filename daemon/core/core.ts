@@ -9,17 +9,21 @@ import type { Store, StoreLogger } from "../store/open.ts";
 import { hardware, templates, workflows } from "../store/schema.ts";
 import { appendActionLogs, workflowLogs } from "./action-logs.ts";
 import { applyBatch, lockWrites, putObject, validateObject } from "./apply.ts";
-import { getAction, reportAction } from "./engine.ts";
+import { cancelWorkflow } from "./cancel.ts";
+import type { ChangeFeed } from "./changes.ts";
+import { getAction, parseWorkflowKey, reportAction } from "./engine.ts";
 import { checkHardwareUnused } from "./hardware.ts";
 import { toStoredHardware, toStoredTemplate, type CoreContext } from "./objects.ts";
 import { rerunWorkflow, sweepTimeouts } from "./sweep.ts";
 import type { Core, StoredObject, StoredWorkflow } from "./types.ts";
-import { findWorkflow, listEvents, toStoredWorkflows } from "./workflows.ts";
+import { findWorkflow, listEvents, toStoredWorkflows, type EventInput } from "./workflows.ts";
 
-/** Options of the core: a logger and a clock (tests inject one). */
+/** Options of the core: a logger, a clock (tests inject one) and the feed committed changes go to. */
 export interface CoreOptions {
   logger?: StoreLogger;
   now?: () => Date;
+  /** Told of every committed change but Hardware's (the store's `wisp_hardware` notifications carry those: `feedHardwareNotifications`). */
+  changes?: ChangeFeed;
 }
 
 const TABLES = { Hardware: hardware, Template: templates, Workflow: workflows } as const;
@@ -87,14 +91,22 @@ async function deleteObject(ctx: CoreContext, kind: Kind, namespace: string, nam
 /** The Core over `store`; every method throws WispError for domain errors. */
 export function createCore(store: Store, opts: CoreOptions = {}): Core {
   const ctx: CoreContext = { db: store.db, now: opts.now ?? (() => new Date()), logger: opts.logger };
+  // After the transaction committed: a reader that fetches the object then sees the change.
+  const changed = (kind: Kind, namespace: string, name: string, op: "created" | "configured" | "deleted") => {
+    if (kind === "Template" || kind === "Workflow") opts.changes?.emit({ kind, namespace, name, op });
+  };
+  const stateChanged = (namespace: string, name: string, state: string, events: EventInput[]) =>
+    opts.changes?.emit({ kind: "Workflow", namespace, name, op: "state", state, events });
   return {
     async apply(objects, applyOpts = {}) {
       try {
-        return await store.db.transaction(async (db) => {
+        const result = await store.db.transaction(async (db) => {
           const result = await applyBatch({ ...ctx, db }, objects);
           if (applyOpts.dryRun) throw new DryRunRollback(result);
           return result;
         });
+        for (const o of result.objects) if (o.outcome !== "unchanged") changed(o.kind, o.namespace, o.name, o.outcome);
+        return result;
       } catch (e) {
         if (e instanceof DryRunRollback) return e.result;
         throw e;
@@ -102,21 +114,52 @@ export function createCore(store: Store, opts: CoreOptions = {}): Core {
     },
     list: (kind, namespace) => listObjects(ctx, kind, namespace),
     get: (kind, namespace, name) => getObject(ctx, kind, namespace, name),
-    create: (object) => putOne(ctx, object, "create"),
-    update: (object) => putOne(ctx, object, "update"),
-    delete: (kind, namespace, name) => deleteObject(ctx, kind, namespace, name),
+    async create(object) {
+      const stored = await putOne(ctx, object, "create");
+      changed(stored.kind, stored.metadata.namespace, stored.metadata.name, "created");
+      return stored;
+    },
+    async update(object) {
+      const stored = await putOne(ctx, object, "update");
+      changed(stored.kind, stored.metadata.namespace, stored.metadata.name, "configured");
+      return stored;
+    },
+    async delete(kind, namespace, name) {
+      await deleteObject(ctx, kind, namespace, name);
+      changed(kind, namespace, name, "deleted");
+    },
     async events(namespace, name) {
       const wf = await findWorkflow(ctx.db, namespace, name);
       if (!wf) throw notFound("Workflow", namespace, name);
       return listEvents(ctx.db, wf.id);
     },
     getAction: (agentId) => getAction(ctx, agentId),
-    reportAction: (report) => reportAction(ctx, report),
-    appendActionLogs: (report) => appendActionLogs(ctx, report),
+    async reportAction(report) {
+      const outcome = await reportAction(ctx, report);
+      if (outcome && opts.changes) {
+        const { namespace, name } = parseWorkflowKey(report.workflowId);
+        stateChanged(namespace, name, outcome.state, outcome.events);
+      }
+    },
+    async appendActionLogs(report) {
+      const ack = await appendActionLogs(ctx, report);
+      if (ack.stored > 0 && opts.changes) {
+        const { namespace, name } = parseWorkflowKey(report.workflowId);
+        opts.changes.emit({ kind: "ActionLogs", namespace, name, op: "lines", actionId: report.actionId, lines: ack.stored });
+      }
+      return ack;
+    },
     workflowLogs: (namespace, name, logOpts) => workflowLogs(ctx, namespace, name, logOpts),
-    sweepTimeouts: (now) => sweepTimeouts(ctx, now ?? ctx.now()),
+    sweepTimeouts: (now) => sweepTimeouts(ctx, now ?? ctx.now(), (w) => stateChanged(w.namespace, w.name, w.state, w.events)),
     async rerunWorkflow(namespace, name): Promise<StoredWorkflow> {
       const row = await rerunWorkflow(ctx, namespace, name);
+      stateChanged(namespace, name, row.state, [{ type: "workflow.rerun", to: row.state }]);
+      const [stored] = await toStoredWorkflows(ctx.db, [row], ctx.now());
+      return stored!;
+    },
+    async cancelWorkflow(namespace, name): Promise<StoredWorkflow> {
+      const { row, events } = await cancelWorkflow(ctx, namespace, name);
+      stateChanged(namespace, name, row.state, events);
       const [stored] = await toStoredWorkflows(ctx.db, [row], ctx.now());
       return stored!;
     },

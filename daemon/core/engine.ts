@@ -10,7 +10,7 @@ import { workflowKey, type CoreContext, type WorkflowRow } from "./objects.ts";
 import { normalizeWorker } from "./render.ts";
 import { actionFailed, actionRunning, actionSucceeded } from "./transitions.ts";
 import type { ActionAssignment, ActionReport } from "./types.ts";
-import { findWorkflow, loadSteps, recordEvents, type ActionRow, type TaskRow } from "./workflows.ts";
+import { findWorkflow, loadSteps, recordEvents, type ActionRow, type EventInput, type TaskRow } from "./workflows.ts";
 
 const isTerminal = (state: string) => (TERMINAL_STATES as readonly string[]).includes(state);
 
@@ -115,16 +115,22 @@ function checkReport(wf: WorkflowRow, tasks: TaskRow[], actions: ActionRow[], re
   return action;
 }
 
-/** Applies an agent's report in one transaction; repeats are no-ops, stale reports change nothing. */
-export async function reportAction(ctx: CoreContext, report: ActionReport): Promise<void> {
+/** What a report changed, for the change feed: the workflow's state after it and the events recorded. */
+export interface ReportOutcome {
+  state: WorkflowRow["state"];
+  events: EventInput[];
+}
+
+/** Applies an agent's report in one transaction; repeats are no-ops (undefined), stale reports change nothing. */
+export async function reportAction(ctx: CoreContext, report: ActionReport): Promise<ReportOutcome | undefined> {
   const { namespace, name } = parseWorkflowKey(report.workflowId);
-  await ctx.db.transaction(async (db) => {
+  return ctx.db.transaction(async (db) => {
     const tx = { ...ctx, db };
     const wf = await findWorkflow(db, namespace, name, true);
     if (!wf) throw new WispError("not_found", `workflow ${report.workflowId} not found`);
     const { tasks, actions } = await loadSteps(db, [wf.id]);
     const action = checkReport(wf, tasks, actions, report);
-    if (!action) return;
+    if (!action) return undefined;
     const message = report.message || undefined;
     const events =
       report.state === "RUNNING"
@@ -134,5 +140,6 @@ export async function reportAction(ctx: CoreContext, report: ActionReport): Prom
           : await actionFailed(tx, wf, action, report.state as "FAILED" | "TIMEOUT", message);
     await recordEvents(tx, wf.id, events);
     ctx.logger?.debug({ workflowId: report.workflowId, actionId: action.id, state: report.state }, "action reported");
+    return { state: wf.state, events };
   });
 }

@@ -19,8 +19,16 @@ function deadline(start: Date | null, seconds: number): number {
   return start ? start.getTime() + seconds * 1000 : Infinity;
 }
 
+/** A workflow a sweep changed: its key, state after and the events recorded (for the change feed). */
+export interface SweptWorkflow {
+  namespace: string;
+  name: string;
+  state: WorkflowRow["state"];
+  events: EventInput[];
+}
+
 /** Ends workflows past their global timeout and actions past theirs (+ grace); returns how many workflows changed. */
-export async function sweepTimeouts(ctx: CoreContext, now: Date): Promise<number> {
+export async function sweepTimeouts(ctx: CoreContext, now: Date, onSwept?: (swept: SweptWorkflow) => void): Promise<number> {
   const at = sql`${now.toISOString()}::timestamptz`;
   const overGlobal = await ctx.db
     .select({ id: workflows.id })
@@ -44,16 +52,21 @@ export async function sweepTimeouts(ctx: CoreContext, now: Date): Promise<number
     );
   const ids = [...new Set([...overGlobal, ...overAction].map((r) => r.id))];
   let changed = 0;
-  for (const id of ids) if (await sweepOne(ctx, id, now)) changed++;
+  for (const id of ids) {
+    const swept = await sweepOne(ctx, id, now);
+    if (!swept) continue;
+    changed++;
+    onSwept?.(swept);
+  }
   return changed;
 }
 
 /** Re-checks one workflow under its row lock (a report may have landed meanwhile) and ends what is over. */
-async function sweepOne(ctx: CoreContext, id: string, now: Date): Promise<boolean> {
+async function sweepOne(ctx: CoreContext, id: string, now: Date): Promise<SweptWorkflow | undefined> {
   return ctx.db.transaction(async (db) => {
     const tx: CoreContext = { ...ctx, db, now: () => now };
     const [wf] = await db.select().from(workflows).where(eq(workflows.id, id)).for("update");
-    if (!wf || wf.state !== "RUNNING") return false;
+    if (!wf || wf.state !== "RUNNING") return undefined;
     const { actions } = await loadSteps(db, [wf.id]);
     const current = actions.find((a) => a.position === wf.currentActionIndex);
     let events: EventInput[] = [];
@@ -69,7 +82,7 @@ async function sweepOne(ctx: CoreContext, id: string, now: Date): Promise<boolea
     }
     await recordEvents(tx, wf.id, events);
     if (events.length) ctx.logger?.info({ workflowId: `${wf.namespace}/${wf.name}`, state: wf.state }, "workflow timeout swept");
-    return events.length > 0;
+    return events.length > 0 ? { namespace: wf.namespace, name: wf.name, state: wf.state, events } : undefined;
   });
 }
 

@@ -123,6 +123,19 @@ export async function workflowTimedOut(ctx: CoreContext, wf: WorkflowRow, curren
   return events;
 }
 
+/** An operator cancelled the workflow: its current action (when unfinished) and the workflow end FAILED. */
+export async function workflowCancelled(ctx: CoreContext, wf: WorkflowRow, current: ActionRow | undefined, message: string): Promise<EventInput[]> {
+  const now = ctx.now();
+  const events: EventInput[] = [];
+  if (current && (current.state === "RUNNING" || current.state === "PENDING")) {
+    events.push(actionEvent(current, current.state, "FAILED", message));
+    await patchAction(ctx, current, { state: "FAILED", finishedAt: now, message });
+  }
+  events.push(workflowEvent(wf.state, "FAILED", message));
+  await patchWorkflow(ctx, wf, { state: "FAILED", finishedAt: now });
+  return events;
+}
+
 /** Back to the start: every action PENDING at attempt 1, the workflow PENDING (or PREPARING first). */
 export async function resetWorkflow(ctx: CoreContext, wf: WorkflowRow): Promise<EventInput[]> {
   const from = wf.state;

@@ -3,7 +3,7 @@
  * `createCore()` in `daemon/core/core.ts` over a drizzle database (PGlite or PostgreSQL).
  */
 import type { Diagnostic } from "../lib/errors.ts";
-import type { Hardware, Kind, Manifest, ObjectMeta, Template, Workflow } from "../manifest/types.ts";
+import type { Hardware, Job, JobTask, Kind, Machine, Manifest, ObjectMeta, Template, Workflow } from "../manifest/types.ts";
 import type { ActionState, WorkflowState } from "../workflow/definition.ts";
 
 /** Server-set metadata on every stored object. */
@@ -47,7 +47,68 @@ export interface WorkflowStatus {
 export type StoredHardware = Hardware & { metadata: StoredMeta };
 export type StoredTemplate = Template & { metadata: StoredMeta };
 export type StoredWorkflow = Workflow & { metadata: StoredMeta; status: WorkflowStatus };
-export type StoredObject = StoredHardware | StoredTemplate | StoredWorkflow;
+export type StoredObject = StoredHardware | StoredTemplate | StoredWorkflow | StoredMachine | StoredJob | StoredSecret;
+
+/** A status condition as Rufio writes them (`Contactable` on a Machine; `Running`, `Completed`, `Failed` on a Job). */
+export interface Condition {
+  type: string;
+  status: "True" | "False";
+  message?: string;
+  lastUpdateTime?: string;
+}
+
+/** What the poller last learnt of a Machine's BMC. */
+export interface MachineStatus {
+  powerState: "on" | "off" | "unknown";
+  /** The provider that last answered: ipmitool or redfish. */
+  provider?: string;
+  polledAt?: string;
+  /** Why the last poll failed (never a credential); absent once a poll succeeds. */
+  lastError?: string;
+  conditions: Condition[];
+}
+
+export type JobState = "Pending" | "Running" | "Completed" | "Failed";
+
+/** One step of a Job as it ran. */
+export interface JobStepStatus {
+  index: number;
+  /** A one-line description: `power off`, `one-time boot pxe (efi)`. */
+  action: string;
+  task: JobTask;
+  state: JobState;
+  /** Attempts made so far (0 before the first). */
+  attempt: number;
+  retries: number;
+  /** Seconds one attempt may take. */
+  timeout: number;
+  startedAt?: string;
+  finishedAt?: string;
+  message?: string;
+}
+
+export interface JobStatus {
+  state: JobState;
+  message?: string;
+  startTime?: string;
+  completionTime?: string;
+  conditions: Condition[];
+  steps: JobStepStatus[];
+  /** `namespace/name` of the workflow that made the job, and why (`netboot`, `disk-boot`). */
+  workflow?: string;
+  purpose?: string;
+}
+
+export type StoredMachine = Machine & { metadata: StoredMeta; status: MachineStatus };
+export type StoredJob = Job & { metadata: StoredMeta; status: JobStatus };
+/** A Secret as the API shows it: which keys it holds, never their values. */
+export interface StoredSecret {
+  apiVersion: string;
+  kind: "Secret";
+  metadata: StoredMeta;
+  type?: string;
+  keys: string[];
+}
 
 /** One recorded state change of a workflow or one of its actions. */
 export interface WorkflowEvent {
@@ -173,6 +234,8 @@ export interface Core {
   sweepTimeouts(now?: Date): Promise<number>;
   /** Resets a terminal workflow (SUCCESS/FAILED/TIMEOUT) to PENDING with every action PENDING. */
   rerunWorkflow(namespace: string, name: string): Promise<StoredWorkflow>;
+  /** Ends an unfinished workflow (PREPARING/PENDING/RUNNING) in FAILED, "cancelled by operator"; throws invalid_state when it has finished. */
+  cancelWorkflow(namespace: string, name: string): Promise<StoredWorkflow>;
 
   /** Store reachable (for /readyz). */
   ping(): Promise<void>;
