@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { createCore } from "../../daemon/core/core.ts";
 import { createChangeFeed, type FeedEntry } from "../../daemon/core/changes.ts";
-import type { ActionAssignment, ActionReport, Core } from "../../daemon/core/types.ts";
+import type { ActionAssignment, ActionReport, Core, StoredHardware } from "../../daemon/core/types.ts";
 import { WispError } from "../../daemon/lib/errors.ts";
 import type { ActionState } from "../../daemon/workflow/definition.ts";
 import { hardwareYaml, manifests, templateYaml, testClock, workflow, workflowYaml } from "../support/core.ts";
@@ -91,10 +91,10 @@ forEachStore("workflow cancel", (ctx) => {
   test("cancelling a toggleAllowNetboot workflow leaves allowPXE as it is", async () => {
     const core = createCore(ctx.store, { now: testClock().now });
     await setup(core, "  bootOptions: { toggleAllowNetboot: true }");
-    const before = await core.get("Hardware", "default", "hw");
+    const before = (await core.get("Hardware", "default", "hw")) as StoredHardware;
     expect(JSON.stringify(before.spec)).toContain('"allowPXE":true');
     expect((await core.cancelWorkflow("default", "wf")).status.state).toBe("FAILED");
-    const after = await core.get("Hardware", "default", "hw");
+    const after = (await core.get("Hardware", "default", "hw")) as StoredHardware;
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     expect(after.spec).toEqual(before.spec);
   });

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createChangeFeed, feedHardwareNotifications, type FeedEntry } from "../../daemon/core/changes.ts";
 import { createCore } from "../../daemon/core/core.ts";
-import type { ActionAssignment, ActionState } from "../../daemon/core/types.ts";
+import type { ActionAssignment } from "../../daemon/core/types.ts";
+import type { ActionState } from "../../daemon/workflow/definition.ts";
 import { hardwareYaml, manifests, templateYaml, testClock, workflowYaml } from "../support/core.ts";
 import { forEachStore } from "../support/stores.ts";
 
