@@ -17,6 +17,8 @@ import { parseIpv4 } from "./wire/address.ts";
 export const DEFAULT_HTTP_PORT = 7080;
 /** Default port of the agents' workflow service (Tinkerbell's tink-server). */
 export const DEFAULT_GRPC_PORT = 42113;
+/** Default seconds between power-state polls of a Machine's BMC (Rufio polls every 30 s as well, give or take). */
+export const DEFAULT_BMC_POLL_INTERVAL = 30;
 /** Default data directory for the embedded store, the API token and artifacts. */
 export const DEFAULT_DATA_DIR = "./var";
 
@@ -27,7 +29,7 @@ export const DEFAULT_DHCP_LEASE_TIME = 86_400;
 /** The `--dhcp-mode` values (COMPAT section 2). */
 export const DHCP_MODES = ["reservation", "proxy", "auto-proxy", "off"] as const satisfies readonly DhcpMode[];
 
-type OptionType = "string" | "port" | "level" | "ipv4" | "mode" | "interfaces" | "seconds" | "cidr" | "agent-auth";
+type OptionType = "string" | "port" | "level" | "ipv4" | "mode" | "interfaces" | "seconds" | "cidr" | "agent-auth" | "registry" | "kernel-arg";
 
 interface OptionSpec {
   /** Flag without dashes; the env name is WISP_ + upper snake case; the config key is camelCase. */
@@ -55,7 +57,18 @@ export const OPTIONS = [
     default: DEFAULT_AGENT_AUTH,
     help: "token: agents send gRPC metadata 'authorization: Bearer <agent token>'; off: any caller may fetch actions and report (stock Tinkerbell agents send no token)",
   },
-  { flag: "agent-token", type: "string", help: "agents' bearer token (default: generated once into <data-dir>/agent-token, mode 0600)" },
+  {
+    flag: "agent-token",
+    type: "kernel-arg",
+    help: "agents' bearer token, also given to the Hook as wisp_agent_token on its kernel command line (default: generated once into <data-dir>/agent-token, mode 0600)",
+  },
+  {
+    flag: "hook-registry",
+    type: "registry",
+    help: "host[:port] of the registry holding the action images: docker_registry on the Hook's kernel command line (its engine also trusts it over plain HTTP; wisp-agent sends credentials only there). Default: none",
+  },
+  { flag: "hook-registry-username", type: "kernel-arg", help: "registry_username on the Hook's kernel command line (needs --hook-registry)" },
+  { flag: "hook-registry-password", type: "kernel-arg", help: "registry_password on the Hook's kernel command line (needs --hook-registry; anyone on the boot network can read it, as any kernel argument)" },
   {
     flag: "syslog-port",
     type: "port",
@@ -85,6 +98,8 @@ export const OPTIONS = [
   },
   { flag: "ipxe-dir", type: "string", help: `directory of iPXE binaries (undionly.kpxe, ipxe.efi, snponly.efi) served by name (default: ${DEFAULT_IPXE_DIR}, Debian's ipxe package, if it exists)` },
   { flag: "artifacts-dir", type: "string", help: "directory of boot artifacts served by relative path (default: <data-dir>/artifacts)" },
+  // BMC (issue 9): how often every Machine's power state is read.
+  { flag: "bmc-poll-interval", type: "seconds", default: DEFAULT_BMC_POLL_INTERVAL, help: "seconds between power-state polls of each Machine's BMC (an unreachable one is polled less often, up to 10 minutes apart)" },
   {
     flag: "trusted-proxies",
     type: "cidr",
@@ -108,6 +123,10 @@ export interface Config {
   grpcTlsKey?: string;
   agentAuth: AgentAuthMode;
   agentToken?: string;
+  /** `host[:port]` and credentials for the Hook's kernel command line. */
+  hookRegistry?: string;
+  hookRegistryUsername?: string;
+  hookRegistryPassword?: string;
   /** 0: the syslog receiver is off. */
   syslogPort: number;
   publicIp?: string;
@@ -123,6 +142,8 @@ export interface Config {
   artifactsDir?: string;
   /** `a.b.c.d/n` (validated); empty: X-Forwarded-For is never believed. */
   trustedProxies: string[];
+  /** Seconds between power-state polls of a Machine. */
+  bmcPollInterval: number;
 }
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
@@ -159,6 +180,8 @@ const PLACEHOLDER: Record<OptionType, string> = {
   seconds: "seconds",
   cidr: "cidr",
   "agent-auth": "mode",
+  registry: "host[:port]",
+  "kernel-arg": "value",
 };
 
 interface RawValue {
@@ -215,6 +238,10 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     const missing = grpcTlsCert === undefined ? "grpc-tls-cert" : "grpc-tls-key";
     throw new WispError("invalid_argument", `--grpc-tls-cert and --grpc-tls-key go together: --${missing} is missing`, { field: missing });
   }
+  const hookRegistry = get("hook-registry");
+  for (const flag of ["hook-registry-username", "hook-registry-password"] as const) {
+    if (get(flag) !== undefined && hookRegistry === undefined) throw new WispError("invalid_argument", `--${flag} needs --hook-registry`, { field: flag });
+  }
   return {
     configFile,
     dataDir: get("data-dir")!,
@@ -226,6 +253,9 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     grpcTlsKey,
     agentAuth: get("agent-auth") as AgentAuthMode,
     agentToken: get("agent-token"),
+    hookRegistry,
+    hookRegistryUsername: get("hook-registry-username"),
+    hookRegistryPassword: get("hook-registry-password"),
     syslogPort: Number(get("syslog-port")),
     publicIp: get("public-ip"),
     apiToken: get("api-token"),
@@ -237,6 +267,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     ipxeDir: get("ipxe-dir"),
     artifactsDir: get("artifacts-dir"),
     trustedProxies: [...new Set(getAll("trusted-proxies"))],
+    bmcPollInterval: Number(get("bmc-poll-interval")),
   };
 }
 
@@ -252,6 +283,12 @@ function checkValue(spec: OptionSpec, value: string, from: string): void {
   if (spec.type === "ipv4" && !parseIpv4(value).ok) fail("an IPv4 address like 192.168.1.10");
   if (spec.type === "cidr" && !parseCidr(value).ok) fail("an IPv4 address or CIDR like 10.0.0.0/8");
   if (spec.type === "agent-auth" && !(AGENT_AUTH_MODES as readonly string[]).includes(value)) fail(`one of ${AGENT_AUTH_MODES.join(", ")}`);
+  // A word on the Hook's kernel command line, inside an iPXE line: no white space or control
+  // characters (they would split it), no "${" (iPXE would expand it).
+  if (spec.type === "kernel-arg" && (!/^[\x21-\x7e\xa0-\uffff]+$/.test(value) || value.includes("${"))) {
+    fail("a value without white space, control characters or '${' (it goes on the Hook's kernel command line)");
+  }
+  if (spec.type === "registry" && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/.test(value)) fail("a registry host[:port] without a scheme, like 10.0.0.1:5000");
   if (spec.type === "mode" && !(DHCP_MODES as readonly string[]).includes(value)) fail(`one of ${DHCP_MODES.join(", ")}`);
   // IFNAMSIZ (16) less the NUL; '/', ':' and white space are not allowed in Linux interface names.
   if (spec.type === "interfaces" && !/^[^\s/:]{1,15}$/.test(value)) fail("an interface name of 1-15 characters without '/', ':' or spaces");

@@ -10,6 +10,7 @@ import { createApi } from "./api/server.ts";
 import { resolveApiToken } from "./api/token.ts";
 import { helpText, loadConfig, type Config } from "./config.ts";
 import { createActionIndex } from "./core/action-index.ts";
+import { createChangeFeed, feedHardwareNotifications } from "./core/changes.ts";
 import { createCore } from "./core/core.ts";
 import { createHardwareIndex, type HardwareIndex } from "./core/hardware-index.ts";
 import type { Core } from "./core/types.ts";
@@ -25,6 +26,10 @@ import { createLogger, type Logger } from "./lib/log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./lib/metrics.ts";
 import { metadataRoutes } from "./metadata/routes.ts";
 import { interfaceIPv4 } from "./net/libc.ts";
+import { registerProcessMetrics } from "./ops/process-metrics.ts";
+import { createReadiness } from "./ops/readiness.ts";
+import { createNotifier } from "./ops/sd-notify.ts";
+import { countActionOutcomes, registerWorkflowGauge, storeQueryObserver } from "./ops/store-metrics.ts";
 import { openStore, type Store } from "./store/open.ts";
 import { DEFAULT_SYSLOG_PORT, evictionCounter, startSyslogServer, type SyslogServer } from "./syslog/server.ts";
 import { createSyslogStore, type SyslogStore } from "./syslog/store.ts";
@@ -186,16 +191,27 @@ async function startGrpc(config: Config, dataDir: string, core: Core, metrics: M
 async function run(config: Config, log: Logger): Promise<void> {
   const dataDir = resolve(config.dataDir);
   const started = performance.now();
-  const store = await openStore({ dataDir, databaseUrl: config.databaseUrl, logger: log });
+  // ops: the registry comes first so every store query is timed, migrations included.
+  const metrics = createMetricsRegistry();
+  const stopProcessMetrics = registerProcessMetrics(metrics);
+  const notifier = createNotifier(process.env, log);
+  const store = await openStore({ dataDir, databaseUrl: config.databaseUrl, logger: log, observeQuery: storeQueryObserver(metrics) });
   log.info({ store: config.databaseUrl ? "postgresql" : "pglite", dataDir, ms: Math.round(performance.now() - started) }, "store opened");
+  // Committed changes, announced in process (live views; ops counts action outcomes from it).
+  const changes = createChangeFeed({ logger: log });
+  // console: Hardware changes reach the feed from the store's notifications (any wispd's).
+  const stopHardwareFeed = await feedHardwareNotifications(store, changes, log);
+  // ops: /readyz and READY=1 wait for the store and every listener that is started below.
+  const readiness = createReadiness(() => store.ping());
+  registerWorkflowGauge(metrics, store);
+  countActionOutcomes(metrics, changes);
   // Idle agents poll GetAction every few seconds: answered from memory, kept true by NOTIFY.
-  const storeCore = createCore(store, { logger: log });
+  const storeCore = createCore(store, { logger: log, changes });
   const actions = await createActionIndex(store, storeCore, { logger: log });
   const core = actions.bind(storeCore);
   const { token, path: tokenPath, created } = resolveApiToken(dataDir, config.apiToken);
   if (created) log.info({ path: tokenPath }, "api token generated");
 
-  const metrics = createMetricsRegistry();
   // One in-memory index of Hardware for every boot path (DHCP, boot HTTP, syslog attribution).
   const index = await createHardwareIndex(store, { logger: log });
   metrics.gaugeFunction("wisp_hardware_index_entries", "Hardware interfaces (by MAC) in the hardware index", () => index.size);
@@ -203,12 +219,14 @@ async function run(config: Config, log: Logger): Promise<void> {
   const publicIp = choosePublicIp(config);
   let httpPort = config.httpPort; // the real one once listening (--http-port 0)
   let grpcPort = config.grpcPort; // likewise (--grpc-port 0)
+  let agentToken: string | undefined; // for the Hook's kernel command line, once the gRPC server has it
+  const hookRegistry = config.hookRegistry === undefined ? undefined : { host: config.hookRegistry, username: config.hookRegistryUsername, password: config.hookRegistryPassword };
   const boot = bootRoutes({
     lookup: index,
     // From the in-memory index: a boot storm must not read the store per script.
     hardware: async (namespace, name) => index.hardwareByName(namespace, name),
     settings: () =>
-      publicIp === undefined ? undefined : { publicIp, httpPort, grpcPort, mode: config.dhcpMode, userClass: DEFAULT_WISP_USER_CLASS },
+      publicIp === undefined ? undefined : { publicIp, httpPort, grpcPort, mode: config.dhcpMode, userClass: DEFAULT_WISP_USER_CLASS, agentToken, registry: hookRegistry },
     ...bootDirs(config, dataDir),
     trustedProxies: config.trustedProxies.map((c) => (parseCidr(c) as { ok: true; value: Cidr }).value),
     logger: log,
@@ -220,16 +238,33 @@ async function run(config: Config, log: Logger): Promise<void> {
     logger: log,
     metrics,
   });
-  const api = createApi({ core, token, logger: log, version: pkg.version, metrics, syslog: syslogLogs }).use(boot).use(metadata);
+  // ops: each listener is a readiness check from here until it is bound (or turned off).
+  const listening = {
+    http: readiness.check("http"),
+    dhcp: dhcpEnabled(config) ? readiness.check("dhcp") : undefined,
+    syslog: config.syslogPort === 0 ? undefined : readiness.check("syslog"),
+    tftp: config.tftpPort === 0 ? undefined : readiness.check("tftp"),
+    grpc: readiness.check("grpc"),
+  };
+  const api = createApi({ core, token, logger: log, version: pkg.version, metrics, syslog: syslogLogs, readiness, changes }).use(boot).use(metadata);
   api.listen({ hostname: config.listenAddress, port: config.httpPort });
   httpPort = api.server?.port ?? config.httpPort;
+  listening.http.ready(`${config.listenAddress}:${httpPort}`);
   log.info({ address: config.listenAddress, port: httpPort, publicIp, tokenFile: tokenPath }, "http listening");
   const dhcp = await startDhcp(config, index, metrics, publicIp, httpPort, log);
+  listening.dhcp?.ready(dhcp?.listeners.map((l) => `${l.iface}:${l.port}`).join(" "));
   const syslog = await startSyslog(config, store, syslogLogs, index, metrics, log);
+  // A default port that cannot be bound turns the part off (logged); that is not "not ready".
+  if (syslog) listening.syslog?.ready(`${config.listenAddress}:${syslog.server.port}`);
+  else listening.syslog?.ready("off: see the \"syslog off\" log line");
   const tftp = await startTftp(config, dataDir, metrics, log);
+  if (tftp) listening.tftp?.ready(`${config.listenAddress}:${tftp.port}`);
+  else listening.tftp?.ready("off: see the \"tftp off\" log line");
   metrics.gaugeFunction("wisp_action_index_entries", "Agents whose GetAction answer is held in memory", () => actions.size);
   const grpc = await startGrpc(config, dataDir, core, metrics, log);
   grpcPort = grpc.port;
+  listening.grpc.ready(`${config.listenAddress}:${grpc.port}`);
+  if (config.agentAuth === "token") agentToken = resolveApiToken(dataDir, config.agentToken, AGENT_TOKEN_FILE).token;
 
   const sweep = setInterval(() => {
     core.sweepTimeouts().then(
@@ -239,11 +274,16 @@ async function run(config: Config, log: Logger): Promise<void> {
   }, TIMEOUT_SWEEP_INTERVAL_MS);
 
   let stopping = false;
+  let stopWatchdog = () => {};
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    notifier.stopping();
+    stopWatchdog();
+    for (const check of Object.values(listening)) check?.notReady("stopping");
     log.info({ signal }, "shutting down");
     clearInterval(sweep);
+    stopProcessMetrics();
     dhcp?.close();
     syslog?.server.close();
     await syslog?.ownIndex?.close();
@@ -252,13 +292,19 @@ async function run(config: Config, log: Logger): Promise<void> {
     await actions.close();
     await api.stop();
     await index.close();
+    await stopHardwareFeed();
     await core.close();
     log.info("stopped");
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
-  log.info({ version: pkg.version, ms: Math.round(performance.now() - started) }, "wispd ready");
+  // ops: every listener is bound and the store answered: tell systemd (Type=notify).
+  const ready = await readiness.report();
+  if (!ready.ready) log.warn({ checks: ready.checks }, "not ready at start-up");
+  notifier.ready(`serving: http ${httpPort}, grpc ${grpcPort}${tftp ? `, tftp ${tftp.port}` : ""}${dhcp ? `, dhcp ${config.dhcpInterfaces.join(",")}` : ""}${syslog ? `, syslog ${syslog.server.port}` : ""}`);
+  stopWatchdog = notifier.startWatchdog();
+  log.info({ version: pkg.version, ms: Math.round(performance.now() - started), notify: notifier.enabled }, "wispd ready");
 }
 
 /** Parses the command line and runs; exits 2 on a configuration error, 1 on a start-up failure. */

@@ -67,6 +67,18 @@ export interface ScriptSettings {
   userClass: string;
   retries?: number;
   retryDelaySeconds?: number;
+  /** wispd's agent token (`--agent-auth token`): wisp-agent reads it from `wisp_agent_token`. */
+  agentToken?: string;
+  /** `--hook-registry` and its credentials: `docker_registry`, `registry_username`, `registry_password`. */
+  registry?: HookRegistry;
+}
+
+/** The registry the Hook pulls action images from (its engine trusts it over plain HTTP too). */
+export interface HookRegistry {
+  /** `host[:port]`, no scheme. */
+  host: string;
+  username?: string;
+  password?: string;
 }
 
 /** One Hardware interface as the script sees it. */
@@ -170,6 +182,12 @@ export function hookKernelArgs(machine: ScriptMachine | undefined, settings: Scr
     "tinkerbell_insecure_tls=false",
     `syslog_host=${settings.publicIp}`,
   ];
+  if (settings.registry) {
+    args.push(`docker_registry=${settings.registry.host}`);
+    if (settings.registry.username !== undefined) args.push(`registry_username=${settings.registry.username}`);
+    if (settings.registry.password !== undefined) args.push(`registry_password=${settings.registry.password}`);
+  }
+  if (settings.agentToken !== undefined) args.push(`wisp_agent_token=${settings.agentToken}`);
   if (machine?.facility) args.push(`facility=${machine.facility}`);
   if (machine?.vlanId) args.push(`vlan_id=${machine.vlanId}`);
   args.push(arch === undefined ? "${consoles}" : HOOK_CONSOLES[arch].join(" "));

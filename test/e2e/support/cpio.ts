@@ -11,7 +11,7 @@ export interface CpioEntry {
 }
 
 /** The archive of `entries` (owner root, mtime 0: the same input gives the same bytes). */
-export function cpioNewc(entries: CpioEntry[]): Uint8Array {
+export function cpioNewc(entries: CpioEntry[]): Uint8Array<ArrayBuffer> {
   const enc = new TextEncoder();
   const parts: Uint8Array[] = [];
   let size = 0;

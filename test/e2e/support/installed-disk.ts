@@ -213,7 +213,7 @@ export async function buildInstalledDisk(opts: { cacheDir?: string } = {}): Prom
 }
 
 // The initramfs: busybox (static) with its applets linked, the modules, /init and the udhcpc script.
-function initramfs(modules: string[]): Uint8Array {
+function initramfs(modules: string[]): Uint8Array<ArrayBuffer> {
   const text = (s: string) => new TextEncoder().encode(s);
   const entries: CpioEntry[] = [];
   for (const d of ["bin", "dev", "proc", "sys", "mnt", "modules"]) entries.push({ name: d, mode: 0o40755 });
