@@ -19,12 +19,8 @@ export interface Notifier {
   startWatchdog(): () => void;
 }
 
-/** The environment slice sd_notify reads. */
-export interface NotifyEnv {
-  NOTIFY_SOCKET?: string;
-  WATCHDOG_USEC?: string;
-  WATCHDOG_PID?: string;
-}
+/** The environment sd_notify reads: NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID. */
+export type NotifyEnv = Record<string, string | undefined>;
 
 /** A notifier over $NOTIFY_SOCKET; `send` is replaceable for tests. */
 export function createNotifier(env: NotifyEnv, log: Logger, send: (path: string, data: Uint8Array) => Result<void> = sendUnixDatagram): Notifier {

@@ -1,5 +1,5 @@
 /** The TFTP server's metrics, registered once per server. */
-import type { Counter, Family, Gauge, MetricsRegistry } from "../lib/metrics.ts";
+import type { Counter, Family, Gauge, Histogram, MetricsRegistry } from "../lib/metrics.ts";
 import type { FileSource } from "./files.ts";
 
 /** The TFTP counters and gauges. */
@@ -11,7 +11,12 @@ export interface TftpMetrics {
   retransmits: Counter;
   dataPackets: Counter;
   transfers: Family<Counter>;
+  /** ops: transfer duration from the request to the end, by result. */
+  duration: Family<Histogram>;
 }
+
+/** Buckets of the transfer duration (seconds): an iPXE binary takes ms on a LAN, a kernel over a lossy link minutes. */
+export const TFTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300] as const;
 
 /** Registers the wisp_tftp_* metrics in `registry`. */
 export function tftpMetrics(registry: MetricsRegistry, files: FileSource): TftpMetrics {
@@ -24,5 +29,6 @@ export function tftpMetrics(registry: MetricsRegistry, files: FileSource): TftpM
     retransmits: registry.counter("wisp_tftp_retransmits_total", "TFTP packets sent again (after a timeout, or an ACK inside a window)").labels(),
     dataPackets: registry.counter("wisp_tftp_data_packets_total", "TFTP DATA packets sent, retransmissions included").labels(),
     transfers: registry.counter("wisp_tftp_transfers_total", "TFTP transfers ended, by result", ["result"]),
+    duration: registry.histogram("wisp_tftp_transfer_duration_seconds", "TFTP transfer duration from the request to the end, by result", ["result"], TFTP_DURATION_BUCKETS),
   };
 }

@@ -381,6 +381,7 @@ class Transfer {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.socket.close();
     this.c.metrics.transfers.labels(result).inc();
+    this.c.metrics.duration.labels(result).observe((performance.now() - this.started) / 1000);
     const { log, read, file, peer } = this.c;
     const fields = { peer, path: read.name, mac: read.mac, result, size: file.size, ms: Math.round(performance.now() - this.started), retransmits: this.retransmitted };
     if (result === "complete") log.info(fields, "tftp transfer complete");
