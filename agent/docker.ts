@@ -30,19 +30,33 @@ export interface ContainerSpec {
   networkMode?: string;
   privileged: boolean;
   name?: string;
+  /** Container labels (the agent marks its containers, agent/runner.ts). */
+  labels?: Record<string, string>;
 }
 
 /** A Docker failure that says what the agent was doing. */
 export class DockerError extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    /** The registry refused the credentials (or their absence): retrying cannot help. */
+    readonly authFailure = false,
+  ) {
     super(message);
   }
 }
 
+// How Docker 20.10+ words a registry's 401 (docker/distribution's "authentication required", a
+// missing header's "no basic auth credentials", Docker Hub's "pull access denied").
+const AUTH_FAILURE = /unauthorized|authentication required|no basic auth credentials|pull access denied|denied: /i;
+
 /** The calls the runner needs. */
 export interface DockerClient {
-  /** Pulls `image` (a few tries); if that fails and the image is present locally, resolves anyway. */
-  pull(image: string): Promise<void>;
+  /**
+   * Pulls `image` (a few tries; one when the registry refuses the credentials); if that fails and
+   * the image is present locally, resolves anyway, to why the local copy is used.
+   */
+  pull(image: string): Promise<string | undefined>;
   create(spec: ContainerSpec): Promise<string>;
   /** Registers a wait for the next exit (resolves once Docker has it), then `exited` gives the exit code. */
   waitNextExit(id: string): Promise<{ exited: Promise<number> }>;
@@ -54,6 +68,8 @@ export interface DockerClient {
   remove(id: string): Promise<void>;
   /** Whether the container still exists. */
   exists(id: string): Promise<boolean>;
+  /** Ids of the containers (running or not) carrying label `key` with `value`. */
+  labelled(key: string, value: string): Promise<string[]>;
   imageExists(image: string): Promise<boolean>;
 }
 
@@ -73,7 +89,16 @@ export function parseImageRef(image: string): { fromImage: string; tag?: string;
 /** X-Registry-Auth: base64url JSON of the credentials (Docker Engine API, "Authentication"). */
 export function registryAuthHeader(auth: RegistryAuth): string {
   const json = JSON.stringify({ username: auth.username ?? "", password: auth.password ?? "", serveraddress: auth.host });
-  return Buffer.from(json).toString("base64url");
+  return base64UrlPadded(json);
+}
+
+/**
+ * Go's base64.URLEncoding: the URL alphabet WITH "=" padding. Docker 20.10 decodes the header
+ * with it and, when that fails, pulls with no credentials at all ("no basic auth credentials"):
+ * Node's unpadded "base64url" fails for two JSON lengths in three (seen against docker-registry).
+ */
+export function base64UrlPadded(text: string): string {
+  return Buffer.from(text).toString("base64").replaceAll("+", "-").replaceAll("/", "_");
 }
 
 /** A client of the Engine API at `socket`. */
@@ -114,15 +139,25 @@ export function dockerClient(socket: string, opts: { registry?: RegistryAuth } =
   async function pullOnce(image: string): Promise<void> {
     const ref = parseImageRef(image);
     const q = new URLSearchParams({ fromImage: ref.fromImage, ...(ref.tag ? { tag: ref.tag } : {}) });
-    const auth = opts.registry && ref.registry === opts.registry.host ? { "x-registry-auth": registryAuthHeader(opts.registry) } : undefined;
+    const creds = opts.registry && ref.registry === opts.registry.host ? opts.registry : undefined;
+    const auth = creds ? { "x-registry-auth": registryAuthHeader(creds) } : undefined;
     const what = `pull image ${image}`;
-    const res = await ok(await call("POST", `/images/create?${q}`, { headers: auth, what }), what);
+    const refused = (message: string) => {
+      if (!AUTH_FAILURE.test(message)) return undefined;
+      const who = creds ? `the credentials of user "${creds.username ?? ""}" (registry_username/registry_password)` : "an anonymous pull (no credentials are configured for it: docker_registry, registry_username, registry_password)";
+      return new DockerError(`${what}: registry ${ref.registry ?? "docker.io"} refused ${who}: ${message}`, undefined, true);
+    };
+    const res = await call("POST", `/images/create?${q}`, { headers: auth, what });
+    if (!res.ok) {
+      const e = await failure(res, what);
+      throw refused(e.message) ?? e;
+    }
     // The status is 200 once the pull starts; a failure later comes as an {"error"} line of the progress stream.
     for (const line of (await res.text()).split("\n")) {
       if (!line.trim()) continue;
       try {
         const msg = JSON.parse(line) as { error?: string };
-        if (msg.error) throw new DockerError(`${what}: ${msg.error}`);
+        if (msg.error) throw refused(msg.error) ?? new DockerError(`${what}: ${msg.error}`);
       } catch (e) {
         if (e instanceof DockerError) throw e;
       }
@@ -135,14 +170,16 @@ export function dockerClient(socket: string, opts: { registry?: RegistryAuth } =
       let last: unknown;
       for (let attempt = 1; attempt <= PULL_ATTEMPTS; attempt++) {
         try {
-          return await pullOnce(image);
+          await pullOnce(image);
+          return undefined;
         } catch (e) {
           last = e;
           // Nothing to retry when the daemon itself is not there.
           if (e instanceof DockerError && e.status === undefined && e.message.includes("unreachable")) throw e;
           // An image already here is used at once: an offline Hook with preloaded images must not
           // wait out the retries on every action (measured: 2 s of 2.2 s per action, bench/agent).
-          if (await imageExists(image)) return;
+          if (await imageExists(image)) return (e as Error).message;
+          if (e instanceof DockerError && e.authFailure) break;
           if (attempt < PULL_ATTEMPTS) await Bun.sleep(PULL_RETRY_MS);
         }
       }
@@ -157,6 +194,7 @@ export function dockerClient(socket: string, opts: { registry?: RegistryAuth } =
         AttachStdout: true,
         AttachStderr: true,
         Tty: false,
+        ...(spec.labels ? { Labels: spec.labels } : {}),
         HostConfig: {
           Privileged: spec.privileged,
           Binds: spec.binds,
@@ -201,6 +239,12 @@ export function dockerClient(socket: string, opts: { registry?: RegistryAuth } =
       const what = `remove container ${id}`;
       const res = await ok(await call("DELETE", `/containers/${id}?force=1&v=1`, { what }), what, [404]);
       await res.body?.cancel();
+    },
+    async labelled(key, value) {
+      const what = `list containers labelled ${key}=${value}`;
+      const filters = encodeURIComponent(JSON.stringify({ label: [`${key}=${value}`] }));
+      const res = await ok(await call("GET", `/containers/json?all=1&filters=${filters}`, { what }), what);
+      return ((await res.json()) as { Id: string }[]).map((c) => c.Id);
     },
     async exists(id) {
       const res = await call("GET", `/containers/${id}/json`, { what: `inspect container ${id}` });

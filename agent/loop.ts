@@ -189,7 +189,7 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
     const ended = (state: RunResult["state"], message: string): LastAction => ({ workflowId: action.workflowId, actionId: action.actionId, state, message, startedAt, stoppedAt: Date.now(), reported: false, attempt });
     const output = deps.openLog?.(action, attempt);
     let rebootReported = false;
-    const hooks: RunHooks = { signal, onOutput: output && ((stream, line) => output.push(stream, line)) };
+    const hooks: RunHooks = { signal, attempt, onOutput: output && ((stream, line) => output.push(stream, line)) };
     if (reboot) {
       // Reported before the start, so the acknowledgement arrives before the machine goes down.
       hooks.beforeRebootStart = async () => {

@@ -52,7 +52,7 @@ log.info({ workerId: config.workerId, grpcAuthority: config.grpcAuthority, tls: 
 await runLoop({
   workerId: config.workerId,
   client,
-  run: (action, hooks) => runAction(docker, action, { privileged: config.privileged, logger: log, ...hooks }),
+  run: (action, hooks) => runAction(docker, action, { privileged: config.privileged, logger: log, owner: config.workerId, ...hooks }),
   openLog: actionLogs(logs, config.workerId, log),
   state: fileStateStore(config.stateFile, log),
   logger: log,

@@ -32,6 +32,14 @@ export interface Action {
   namespaces?: { network?: string; pid?: string };
 }
 
+/**
+ * Labels on every container the agent creates: the worker it runs for, and the action. A
+ * container of this worker still there when an action starts was left by an agent that died
+ * (SIGKILL, crash) mid-action; it is removed first, so a re-served action never runs beside its
+ * orphan.
+ */
+export const LABELS = { worker: "org.wisp.worker", workflow: "org.wisp.workflow", action: "org.wisp.action", attempt: "org.wisp.attempt" } as const;
+
 /** The message of an action ended because the agent was stopped (SIGTERM). */
 export const AGENT_STOPPED = "agent stopped";
 
@@ -41,6 +49,8 @@ export interface RunHooks {
   onOutput?(stream: "stdout" | "stderr", line: string): void;
   /** Aborted when the agent stops. */
   signal?: AbortSignal;
+  /** Which run of the action this is (a container label). */
+  attempt?: number;
   /**
    * Makes the run a reboot action's: awaited after create and right before start (it reports
    * SUCCESS); a rejection keeps the container from starting. If the agent stops meanwhile, the
@@ -61,15 +71,21 @@ export interface RunResult {
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d) /;
 
 /** Runs `action` to its end; never throws: a Docker failure is a FAILED result naming what failed. */
-export async function runAction(docker: DockerClient, action: Action, opts: { privileged: boolean; logger: Logger } & RunHooks): Promise<RunResult> {
+export async function runAction(
+  docker: DockerClient,
+  action: Action,
+  opts: { privileged: boolean; logger: Logger; /** The worker id labelled on containers; orphans of it are removed first. */ owner?: string } & RunHooks,
+): Promise<RunResult> {
   const log = opts.logger.child({ workflowId: action.workflowId, actionId: action.actionId, action: action.name });
   const reboot = opts.beforeRebootStart !== undefined;
   let containerId: string | undefined;
   let keep = false; // a started reboot action's container when the agent stops
   const stopped = () => new Error(`${AGENT_STOPPED} before the action started`);
   try {
+    if (opts.owner) await removeOrphans(docker, opts.owner, log);
     log.info({ image: action.image }, "pulling image");
-    await docker.pull(action.image);
+    const local = await docker.pull(action.image);
+    if (local) log.warn({ image: action.image, reason: local }, "image pull failed, using the local image");
     containerId = await docker.create({
       image: action.image,
       command: action.command,
@@ -78,6 +94,9 @@ export async function runAction(docker: DockerClient, action: Action, opts: { pr
       pidMode: action.namespaces?.pid || action.pid || undefined,
       networkMode: action.namespaces?.network || undefined,
       privileged: opts.privileged,
+      labels: opts.owner
+        ? { [LABELS.worker]: opts.owner, [LABELS.workflow]: action.workflowId, [LABELS.action]: action.actionId, [LABELS.attempt]: String(opts.attempt ?? 1) }
+        : undefined,
     });
     const clog = log.child({ containerId });
     const { exited } = await docker.waitNextExit(containerId);
@@ -143,6 +162,14 @@ export async function runAction(docker: DockerClient, action: Action, opts: { pr
     if (containerId && !keep) {
       await docker.remove(containerId).catch((e: unknown) => log.warn({ err: e, containerId }, "container not removed"));
     }
+  }
+}
+
+/** Stops and removes the containers `owner`'s agent left behind (it died mid-action). */
+async function removeOrphans(docker: DockerClient, owner: string, log: Logger): Promise<void> {
+  for (const id of await docker.labelled(LABELS.worker, owner)) {
+    await docker.remove(id);
+    log.warn({ containerId: id }, "orphaned action container removed");
   }
 }
 

@@ -16,6 +16,13 @@ test("splits repository, tag and registry host", () => {
 test("X-Registry-Auth is base64url JSON with the server address", () => {
   const h = registryAuthHeader({ host: "10.0.0.1:5000", username: "u", password: "p?>" });
   expect(JSON.parse(Buffer.from(h, "base64url").toString())).toEqual({ username: "u", password: "p?>", serveraddress: "10.0.0.1:5000" });
+  // Go's base64.URLEncoding (Docker 20.10) wants the padding: the length is a multiple of 4, "=" kept, no "+" or "/".
+  for (const password of ["p", "pp", "ppp", "p?>~~~"]) {
+    const padded = registryAuthHeader({ host: "r:5000", username: "u", password });
+    expect(padded.length % 4).toBe(0);
+    expect(padded).toMatch(/^[A-Za-z0-9_-]*=*$/);
+  }
+  expect(["p", "pp", "ppp"].filter((password) => registryAuthHeader({ host: "r:5000", username: "u", password }).endsWith("=")).length).toBe(2);
 });
 
 test("an unreachable daemon is an error naming the image and the socket", async () => {

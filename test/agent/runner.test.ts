@@ -33,6 +33,7 @@ function fakeDocker(lines: string[], exitCode?: number) {
     remove: async () => void calls.push("remove"),
     exists: async () => true,
     imageExists: async () => true,
+    labelled: async () => [],
   };
   return { docker, calls };
 }
@@ -44,6 +45,19 @@ test("output lines go to onOutput without Docker's timestamp", async () => {
   expect(r).toMatchObject({ state: "SUCCESS", exitCode: 0 });
   expect(out).toEqual(["stdout:hello", "stdout:plain"]);
   expect(calls).toEqual(["pull", "create", "wait", "start", "remove"]);
+});
+
+test("with an owner: its orphaned containers are removed before the pull, and the new one is labelled", async () => {
+  const { docker, calls } = fakeDocker([], 0);
+  let labels: Record<string, string> | undefined;
+  docker.labelled = async (key, value) => (calls.push(`labelled ${key}=${value}`), ["orphan-1", "orphan-2"]);
+  docker.remove = async (id) => void calls.push(`remove ${id}`);
+  const create = docker.create;
+  docker.create = (spec) => ((labels = spec.labels), create(spec));
+  const r = await runAction(docker, ACTION, { privileged: false, logger: log, owner: "02:00:00:00:00:01", attempt: 2 });
+  expect(r.state).toBe("SUCCESS");
+  expect(calls).toEqual(["labelled org.wisp.worker=02:00:00:00:00:01", "remove orphan-1", "remove orphan-2", "pull", "create", "wait", "start", "remove c1"]);
+  expect(labels).toEqual({ "org.wisp.worker": "02:00:00:00:00:01", "org.wisp.workflow": "ns/wf", "org.wisp.action": "a1", "org.wisp.attempt": "2" });
 });
 
 test("a reboot action's hook runs after create, before start; a rejected hook keeps the container from starting", async () => {
