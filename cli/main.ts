@@ -6,8 +6,10 @@ import { formatDiagnostic, type Diagnostic } from "../daemon/lib/errors.ts";
 import { KIND_NAMES, KIND_WORDS, resolveKind } from "../daemon/lib/kinds.ts";
 import type { Kind } from "../daemon/manifest/types.ts";
 import pkg from "../package.json" with { type: "json" };
+import { BMC_HELP, bmcCommand } from "./bmc.ts";
 import { ApiClient, CliError, DEFAULT_SERVER, findToken } from "./client.ts";
 import { describe, objectTable, toYaml } from "./format.ts";
+import { installServiceCommand } from "./install-service.ts";
 import { logsCommand, parseSince } from "./logs.ts";
 import { watchWorkflow } from "./watch.ts";
 
@@ -26,9 +28,18 @@ commands:
   logs workflow NAME [--action NAME] [--follow] [--since ID]
                                               action output (TIME ACTION[attempt] stream | line);
                                               --follow polls until the workflow ends, then exits 0
+  bmc power on|off|soft|cycle|reset|status MACHINE
+                                              power through the Machine's BMC (a one-step Job)
+  bmc bootdev pxe|disk|bios|cdrom MACHINE [--efi] [--persistent]
+                                              boot device: next boot only unless --persistent
+                                              (exit 0 done, 3 the BMC failed; see wisp bmc --help)
   version                                     client version
+  install-service [--dry-run] [--no-start] [--user NAME] [-- WISPD-ARGS]
+                                              run wispd from this checkout as a systemd service
+                                              (unit, user, /etc/wisp/wispd.env; see docs/operations.md)
 
-KIND: hardware (hw), template (tpl), workflow (wf)
+KIND: hardware (hw), template (tpl), workflow (wf), machine, job, secret
+      (machines show the polled power state; secrets show their keys, never their values)
 
 global options:
   --server URL          wispd address (env WISP_SERVER, default ${DEFAULT_SERVER})
@@ -51,6 +62,8 @@ interface Args {
   follow: boolean;
   since?: string;
   action?: string;
+  efi: boolean;
+  persistent: boolean;
 }
 
 const VALUE_FLAGS: Record<string, keyof Args> = {
@@ -59,12 +72,12 @@ const VALUE_FLAGS: Record<string, keyof Args> = {
   "--since": "since", "--action": "action",
 };
 const BOOL_FLAGS: Record<string, keyof Args> = {
-  "-A": "all", "--all-namespaces": "all", "--dry-run": "dryRun", "-h": "help", "--help": "help", "--follow": "follow",
+  "-A": "all", "--all-namespaces": "all", "--dry-run": "dryRun", "-h": "help", "--help": "help", "--follow": "follow", "--efi": "efi", "--persistent": "persistent",
 };
 
 /** Parses flags anywhere on the line; throws CliError on an unknown flag or a missing value. */
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { positional: [], files: [], output: "table", all: false, dryRun: false, help: false, follow: false };
+  const a: Args = { positional: [], files: [], output: "table", all: false, dryRun: false, help: false, follow: false, efi: false, persistent: false };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let inline: string | undefined;
@@ -123,8 +136,14 @@ function printWarnings(warnings: Diagnostic[]): void {
 
 /** Runs one CLI invocation and returns its exit code. */
 export async function run(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  // Its own arguments (wispd's after --): not the API client's.
+  if (argv[0] === "install-service") return installServiceCommand(argv.slice(1), { bun: process.execPath, root: join(import.meta.dir, "..") }, (l) => console.log(l));
   const a = parseArgs(argv);
   const [cmd, ...rest] = a.positional;
+  if (cmd === "bmc" && (a.help || rest.length === 0)) {
+    console.log(BMC_HELP);
+    return a.help ? 0 : 1;
+  }
   if (a.help || !cmd) {
     console.log(HELP);
     return cmd || a.help ? 0 : 1;
@@ -186,6 +205,8 @@ export async function run(argv: string[], env: Record<string, string | undefined
       }
       return watchWorkflow(client, ns, name, (l) => console.log(l));
     }
+    case "bmc":
+      return bmcCommand(client, rest, { namespace: ns, efi: a.efi, persistent: a.persistent }, (l) => console.log(l));
     case "logs":
       return logsCommand(client, rest, { namespace: ns, follow: a.follow, since: parseSince(a.since), action: a.action, output: a.output }, (l) => console.log(l));
     default:
