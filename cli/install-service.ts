@@ -44,7 +44,7 @@ export interface UnitOptions {
 // with \, " escaped and % doubled.
 function unitWord(word: string): string {
   const escaped = word.replaceAll("%", "%%");
-  if (/^[A-Za-z0-9_@./:=,+-]+$/.test(escaped)) return escaped;
+  if (/^[A-Za-z0-9_@./:=,+%-]+$/.test(escaped)) return escaped;
   return `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 
@@ -159,7 +159,7 @@ export function describeStep(s: Step): string {
   return `write ${s.path} (mode ${s.mode.toString(8)}${s.keep ? ", only if missing" : ""}):\n${s.text.replace(/^/gm, "  | ")}`;
 }
 
-const USAGE = "usage: wisp install-service [--dry-run] [--no-start] [--user NAME] [--unit-dir DIR] [--env-file PATH] [-- WISPD-ARGS...]";
+const USAGE = "usage: wisp install-service [--dry-run] [--no-start] [--user NAME] [--unit-dir DIR] [--environment-file PATH] [-- WISPD-ARGS...]";
 
 /** Parses the command's arguments; `self` is the Bun running the CLI and `root` this checkout. */
 export function parseInstallArgs(argv: string[], self: { bun: string; root: string }): InstallOptions & { dryRun: boolean } {
@@ -178,7 +178,8 @@ export function parseInstallArgs(argv: string[], self: { bun: string; root: stri
     else if (a === "--no-start") o.start = false;
     else if (a === "--user") o.user = value();
     else if (a === "--unit-dir") o.unitDir = resolve(value());
-    else if (a === "--env-file") o.envFile = resolve(value());
+    // Not --env-file: Node 20 takes that flag from anywhere on its command line (bin/wisp runs under node).
+    else if (a === "--environment-file") o.envFile = resolve(value());
     else throw new CliError(`install-service: unknown argument ${a}\n${USAGE}`);
   }
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(o.user)) throw new CliError(`--user: ${JSON.stringify(o.user)} is not a valid user name`);

@@ -1,0 +1,91 @@
+/**
+ * The systemd unit: the committed one is what `wisp install-service` renders for /opt/wisp, it
+ * passes `systemd-analyze verify` (offline: PID 1 need not be systemd), and the command's dry run
+ * prints its steps through the real CLI and changes nothing.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { installSteps, PACKAGED_ROOT, parseInstallArgs, renderUnit, SERVICE_CAPABILITIES, SERVICE_DEFAULTS } from "../../cli/install-service.ts";
+import { execHost, requireTools } from "../support/netns.ts";
+import { runWisp } from "../support/processes.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const COMMITTED = join(ROOT, "packaging", "systemd", "wispd.service");
+const BUN = process.execPath;
+
+async function verify(unitText: string): Promise<{ code: number; stderr: string }> {
+  await requireTools({ "systemd-analyze": "systemd" });
+  const dir = mkdtempSync(join(tmpdir(), "wisp-unit-"));
+  try {
+    writeFileSync(join(dir, "wispd.service"), unitText);
+    const r = await execHost(["systemd-analyze", "verify", join(dir, "wispd.service")], { timeoutMs: 30_000 });
+    return { code: r.code, stderr: (r.stderr + r.stdout).trim() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("systemd unit", () => {
+  test("the committed unit is the one install-service renders for /opt/wisp", () => {
+    const rendered = renderUnit({ bun: `${PACKAGED_ROOT}/node_modules/bun/bin/bun.exe`, root: PACKAGED_ROOT, user: SERVICE_DEFAULTS.user, envFile: SERVICE_DEFAULTS.envFile });
+    expect(readFileSync(COMMITTED, "utf8")).toBe(rendered);
+  });
+
+  test("the unit rendered for this checkout passes systemd-analyze verify without a warning", async () => {
+    const unit = renderUnit({ bun: BUN, root: ROOT, user: "wisp", envFile: "/etc/wisp/wispd.env", args: ["--log-level", "debug", "--public-ip", "192.0.2.1"] });
+    expect(await verify(unit)).toEqual({ code: 0, stderr: "" });
+    // The committed unit too, once its /opt/wisp is this checkout (verify checks ExecStart exists).
+    expect(await verify(readFileSync(COMMITTED, "utf8").replaceAll(PACKAGED_ROOT, ROOT))).toEqual({ code: 0, stderr: "" });
+  });
+
+  test("verify does catch a broken unit (the check above can fail)", async () => {
+    const unit = renderUnit({ bun: "/nonexistent/bun", root: ROOT, user: "wisp", envFile: "/etc/wisp/wispd.env" }).replace("Type=notify", "Type=notify\nNoSuchKey=1");
+    const r = await verify(unit);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("NoSuchKey");
+    expect(r.stderr).toContain("/nonexistent/bun");
+  });
+
+  test("Type=notify, the three network capabilities and no more, a dedicated user and a read-only system", () => {
+    const unit = renderUnit({ bun: BUN, root: ROOT, user: "wisp", envFile: "/etc/wisp/wispd.env" });
+    const values = (key: string) => unit.split("\n").filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+    expect(values("Type")).toEqual(["notify"]);
+    expect(values("AmbientCapabilities")).toEqual([SERVICE_CAPABILITIES.join(" ")]);
+    expect(values("CapabilityBoundingSet")).toEqual(["CAP_NET_BIND_SERVICE CAP_NET_RAW CAP_NET_ADMIN"]);
+    expect(values("User")).toEqual(["wisp"]);
+    expect(values("ProtectSystem")).toEqual(["strict"]);
+    expect(values("StateDirectory")).toEqual(["wisp"]);
+    expect(values("Environment")).toContain("WISP_DATA_DIR=/var/lib/wisp");
+    expect(values("ExecStart")).toEqual([`${BUN} ${ROOT}/daemon/main.ts`]);
+  });
+
+  test("wispd arguments after -- are quoted for systemd; bad arguments are refused", () => {
+    const o = parseInstallArgs(["--no-start", "--user", "prov", "--", "--public-ip", "10.0.0.1", "a b", "100%"], { bun: BUN, root: ROOT });
+    expect(o).toMatchObject({ start: false, user: "prov", args: ["--public-ip", "10.0.0.1", "a b", "100%"] });
+    expect(renderUnit(o)).toContain(`daemon/main.ts --public-ip 10.0.0.1 "a b" 100%%\n`);
+    expect(installSteps(o).at(-1)).toEqual({ kind: "run", argv: ["systemctl", "enable", "wispd.service"] });
+    expect(() => parseInstallArgs(["--user", "Bad User"], { bun: BUN, root: ROOT })).toThrow('--user: "Bad User" is not a valid user name');
+    expect(() => parseInstallArgs(["--bogus"], { bun: BUN, root: ROOT })).toThrow("unknown argument --bogus");
+    expect(() => parseInstallArgs(["--user"], { bun: BUN, root: ROOT })).toThrow("--user needs a value");
+  });
+
+  test("wisp install-service --dry-run prints the steps and writes nothing", async () => {
+    const unitDir = mkdtempSync(join(tmpdir(), "wisp-unitdir-"));
+    try {
+      const r = await runWisp(["install-service", "--dry-run", "--unit-dir", unitDir, "--environment-file", join(unitDir, "wispd.env"), "--", "--dhcp-interface", "eth1"], {});
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("useradd --system --user-group --home-dir /var/lib/wisp --no-create-home --shell /usr/sbin/nologin wisp");
+      expect(r.stdout).toContain(`write ${unitDir}/wispd.service (mode 644)`);
+      expect(r.stdout).toContain(`  | ExecStart=${BUN} ${ROOT}/daemon/main.ts --dhcp-interface eth1\n`);
+      expect(r.stdout).toContain(`systemd-analyze verify ${unitDir}/wispd.service`);
+      expect(r.stdout).toContain("systemctl enable --now wispd.service");
+      expect(readdirSync(unitDir)).toEqual([]);
+      expect(existsSync("/etc/systemd/system/wispd.service") && readFileSync("/etc/systemd/system/wispd.service", "utf8").includes(unitDir)).toBe(false);
+    } finally {
+      rmSync(unitDir, { recursive: true, force: true });
+    }
+  });
+});
