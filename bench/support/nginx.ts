@@ -8,21 +8,23 @@ import { join } from "node:path";
 import { pinned, SERVER_CPU } from "./pinning.ts";
 import { freeTcpPort, waitUntil, type ProcessSet } from "./processes.ts";
 
-/** The configuration: `dir` holds pid, logs and temp paths; `root` is served. */
-export function nginxConfig(dir: string, root: string, port: number): string {
+/** The configuration: `dir` holds pid, logs and temp paths; `root` is served on `host`:`port`. */
+export function nginxConfig(dir: string, root: string, port: number, opts: { host?: string; workerConnections?: number } = {}): string {
+  const connections = opts.workerConnections ?? 1024;
   return `daemon off;
 master_process off;
 worker_processes 1;
+worker_rlimit_nofile ${connections * 2};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
+events { worker_connections ${connections}; }
 http {
   access_log off;
   default_type text/plain;
   sendfile on;
   client_body_temp_path ${dir}/body;
   server {
-    listen 127.0.0.1:${port};
+    listen ${opts.host ?? "127.0.0.1"}:${port};
     root ${root};
   }
 }

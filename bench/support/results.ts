@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -29,12 +29,21 @@ export function machineLine(m: Machine): string {
   return `${m.cpus} CPUs (${m.model}), Linux ${m.kernel}, load average (1/5/15 min) ${load(m.loadavgBefore)} before and ${load(m.loadavgAfter)} after. The machine is shared with other work, which lands on both CPUs during the run: absolute figures move from run to run, the ratios less so.`;
 }
 
-/** Writes bench/results/<name>.json and docs/benchmarks/<name>.md; returns their paths. */
+/**
+ * Where results go: bench/results and docs/benchmarks, or one scratch directory when
+ * WISP_BENCH_OUT_DIR is set (bench/run.ts --quick, so a smoke run never replaces recorded figures).
+ */
+export function resultPaths(name: string): { json: string; md: string } {
+  const out = process.env.WISP_BENCH_OUT_DIR;
+  if (out) return { json: join(out, `${name}.json`), md: join(out, `${name}.md`) };
+  return { json: join(ROOT, "bench", "results", `${name}.json`), md: join(ROOT, "docs", "benchmarks", `${name}.md`) };
+}
+
+/** Writes bench/results/<name>.json and docs/benchmarks/<name>.md (see resultPaths); returns their paths. */
 export function writeResults(name: string, record: object, markdown: string): string[] {
-  const json = join(ROOT, "bench", "results", `${name}.json`);
-  const md = join(ROOT, "docs", "benchmarks", `${name}.md`);
-  mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
-  mkdirSync(join(ROOT, "docs", "benchmarks"), { recursive: true });
+  const { json, md } = resultPaths(name);
+  mkdirSync(dirname(json), { recursive: true });
+  mkdirSync(dirname(md), { recursive: true });
   writeFileSync(json, JSON.stringify(record, null, 2) + "\n");
   writeFileSync(md, markdown);
   return [json, md];

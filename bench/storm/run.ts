@@ -1,0 +1,257 @@
+/**
+ * The boot storm: N simulated machines, each with its own Hardware and 3-action Workflow
+ * (applied through the API before the storm), boot against one wispd at once or spread over a
+ * window: DHCP through a relay, TFTP of the real iPXE binary, DHCP as iPXE, the script, kernel
+ * and initrd over HTTP, a metadata request and the agent protocol until SUCCESS. Then the same
+ * machines' DHCP+TFTP+HTTP stages against dnsmasq and nginx, the static baseline. wispd (or
+ * dnsmasq and nginx) run in their own network namespace on CPU 0; the load generator in another
+ * on CPU 1. Method: docs/benchmarks/storm.md.
+ *
+ *   sudo npx bun bench/storm/run.ts [--machines 1000] [--arrival burst|spread:30s]
+ *        [--kernel-size 1M] [--initrd-size 4M] [--no-baseline] [--quick]
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { benchHosts, benchNetwork, MAX_HOSTS } from "../dhcp/config.ts";
+import { createTopology, destroyTopology, sh, topologyNames, type Link } from "../dhcp/netns.ts";
+import { clockTicks, treeTicks } from "../support/cpu.ts";
+import { startNginx } from "../support/nginx.ts";
+import { CLIENT_CPU, need, needTwoCpus, SERVER_CPU } from "../support/pinning.ts";
+import { benchRun, versionOf } from "../support/processes.ts";
+import { machine } from "../support/results.ts";
+import { runWrk } from "../support/wrk.ts";
+import type { ClientConfig, ClientResult } from "./client.ts";
+import { IPXE_BACKOFF_MS, PXE_BACKOFF_MS, HTTP_RETRY_DELAY_MS, HTTP_TRIES, STAGES, STATIC_STAGES, type BootPlan, type Stage } from "./machine.ts";
+import { recordRun, type ServerRun, type StormRun } from "./record.ts";
+import { completionCurve, failureSummary, stageSummaries, stormFigures, transferBound } from "./report.ts";
+import { GRPC_PORT, INITRD_FILE, IPXE_DIR, IPXE_FILE, KERNEL_FILE, NAMESPACE, Servers, startBaseline, startStormWispd, stormDocuments } from "./servers.ts";
+
+const HELP = `usage: sudo npx bun bench/storm/run.ts [options]   (root: it creates network namespaces)
+
+  --machines N         simulated machines (default 1000; at most ${MAX_HOSTS})
+  --arrival A          burst (all at once) or spread:<seconds>s (evenly over the window); default burst
+  --kernel-size S      kernel bytes, e.g. 10M (MiB), 512K (KiB); default 1M
+  --initrd-size S      initrd bytes; default 4M
+  --no-baseline        skip the dnsmasq + nginx run
+  --log-level L        wispd's log level (default info, as deployed)
+  --quick              20 machines, 256K kernel, 1M initrd; records nothing
+  --label NAME         key of this run in bench/results/storm.json (default <machines>-<arrival>-<sizes>)
+  --keep               keep the scratch directory (logs, configs)
+  -h, --help           this text`;
+
+/** Bytes from "10M", "512K", "1G" (binary units) or a plain number. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?$/i.exec(text.trim());
+  if (!m) throw new Error(`size "${text}": expected a number with an optional K, M or G (e.g. 10M)`);
+  return Math.round(Number(m[1]) * 1024 ** " KMG".indexOf((m[2] || " ").toUpperCase()));
+}
+
+/** Milliseconds of an arrival pattern: 0 for burst, the window of spread:<n>s. */
+export function parseArrival(text: string): number {
+  if (text === "burst") return 0;
+  const m = /^spread:(\d+(?:\.\d+)?)s?$/.exec(text);
+  if (!m) throw new Error(`--arrival "${text}": expected burst or spread:<seconds>s`);
+  return Number(m[1]) * 1000;
+}
+
+const log = (line: string) => console.error(`storm: ${line}`);
+
+/** Random bytes in a file, written in 1 MiB pieces. */
+function randomFile(path: string, bytes: number): void {
+  const piece = new Uint8Array(1 << 20);
+  crypto.getRandomValues(piece.subarray(0, 65536));
+  for (let i = 65536; i < piece.length; i += 65536) piece.copyWithin(i, 0, 65536);
+  const parts: Uint8Array[] = [];
+  for (let left = bytes; left > 0; left -= piece.length) parts.push(piece.subarray(0, Math.min(left, piece.length)));
+  writeFileSync(path, Buffer.concat(parts));
+}
+
+function vmKb(pid: number, field: "VmRSS" | "VmHWM"): number {
+  try {
+    return Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs the client in the generator namespace; samples the servers' CPU and RSS between its start and end lines. */
+async function runClient(dir: string, name: string, generatorNs: string, config: ClientConfig, serverPids: number[]): Promise<{ result: ClientResult; serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number; peakRssMb: number }> {
+  const file = join(dir, `${name}-client.json`);
+  writeFileSync(file, JSON.stringify(config));
+  const argv = ["ip", "netns", "exec", generatorNs, "taskset", "-c", String(CLIENT_CPU), process.execPath, join(import.meta.dir, "client.ts"), file];
+  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+  let serverTicks0 = 0;
+  let clientTicks0 = 0;
+  let t0 = 0;
+  let out: { serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number } | undefined;
+  let peakRssKb = 0;
+  const rss = setInterval(() => {
+    for (const pid of serverPids) peakRssKb = Math.max(peakRssKb, vmKb(pid, "VmRSS") || 0);
+  }, 200);
+  const ticks = () => serverPids.reduce((a, p) => a + treeTicks(p), 0);
+  let result: ClientResult | undefined;
+  let buf = "";
+  proc.stdout!.on("data", (c: Buffer) => {
+    buf += c.toString("utf8");
+    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line === "storm start") {
+        serverTicks0 = ticks();
+        clientTicks0 = treeTicks(proc.pid!);
+        t0 = performance.now();
+      } else if (line === "storm end") {
+        const hz = clockTicks();
+        out = { serverCpuSeconds: (ticks() - serverTicks0) / hz, clientCpuSeconds: (treeTicks(proc.pid!) - clientTicks0) / hz, stormSeconds: (performance.now() - t0) / 1000 };
+      } else if (line.startsWith("{")) {
+        result = JSON.parse(line) as ClientResult;
+      }
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => proc.on("exit", resolve));
+  clearInterval(rss);
+  if (!result || !out) throw new Error(`the storm client exited ${code} without a result`);
+  return { result, ...out, peakRssMb: peakRssKb / 1024 };
+}
+
+function summarise(label: string, result: ClientResult, stages: readonly Stage[], m: Awaited<ReturnType<typeof runClient>>, bytesPerSecond: number): Omit<ServerRun, "processes"> {
+  const figures = stormFigures(result.records);
+  return {
+    label,
+    figures,
+    stages: stageSummaries(result.records, stages),
+    failures: failureSummary(result.records),
+    curve: completionCurve(result.records),
+    bound: transferBound(figures.bytes, bytesPerSecond, figures.completionSeconds),
+    serverCpuSeconds: m.serverCpuSeconds,
+    serverCpuShare: m.serverCpuSeconds / m.stormSeconds,
+    clientCpuSeconds: m.clientCpuSeconds,
+    peakRssMb: m.peakRssMb,
+    dhcp: result.dhcp,
+    applySeconds: result.applySeconds,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      machines: { type: "string" },
+      arrival: { type: "string", default: "burst" },
+      "kernel-size": { type: "string" },
+      "initrd-size": { type: "string" },
+      "no-baseline": { type: "boolean", default: false },
+      "log-level": { type: "string", default: "info" },
+      quick: { type: "boolean", default: false },
+      label: { type: "string" },
+      keep: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return console.log(HELP);
+  const quick = values.quick!;
+  const n = Number(values.machines ?? (quick ? 20 : 1000));
+  if (!Number.isInteger(n) || n < 1 || n > MAX_HOSTS) throw new Error(`--machines: expected an integer 1-${MAX_HOSTS}, got "${values.machines}"`);
+  const spreadMs = parseArrival(values.arrival!);
+  const kernelBytes = parseSize(values["kernel-size"] ?? (quick ? "256K" : "1M"));
+  const initrdBytes = parseSize(values["initrd-size"] ?? (quick ? "1M" : "4M"));
+  if (process.getuid?.() !== 0) throw new Error("the storm creates network namespaces: run it as root");
+  needTwoCpus();
+  for (const [tool, pkg] of [["ip", "iproute2"], ["dnsmasq", "dnsmasq-base"], ["nginx", "nginx-light"], ["wrk", "wrk"], ["curl", "curl"], ["ss", "iproute2"]] as const) need(tool, pkg);
+
+  const hosts = benchHosts(n);
+  const net = benchNetwork();
+  const topo = topologyNames(["storm"]);
+  const link: Link = topo.links.storm!;
+  const servers = new Servers();
+  const { dir, procs, cleanup } = benchRun("storm", () => destroyTopology(topo));
+  const started = machine();
+  const arrival = values.arrival!;
+  const label = values.label ?? `${n}-${arrival}-${values["kernel-size"] ?? (quick ? "256K" : "1M")}+${values["initrd-size"] ?? (quick ? "1M" : "4M")}`;
+  try {
+    createTopology(topo);
+    // Each machine's address on the generator's link, so its TFTP, HTTP and metadata come from it.
+    const batch = join(dir, "addresses.batch");
+    writeFileSync(batch, hosts.map((h) => `addr add ${h.ip}/32 dev ${link.generatorIface}`).join("\n") + "\n");
+    sh(["ip", "-n", topo.generatorNs, "-batch", batch]);
+
+    const artifacts = join(dir, "artifacts");
+    mkdirSync(artifacts, { recursive: true });
+    randomFile(join(artifacts, KERNEL_FILE), kernelBytes);
+    randomFile(join(artifacts, INITRD_FILE), initrdBytes);
+    const ipxeBytes = readFileSync(join(IPXE_DIR, IPXE_FILE)).length;
+
+    // The byte-transfer bound: nginx serving the initrd on loopback, wrk with 4 connections.
+    const loDir = join(dir, "nginx-lo");
+    mkdirSync(loDir, { recursive: true });
+    const lo = await startNginx(procs, loDir, artifacts, `/${INITRD_FILE}`);
+    const wrk = runWrk(`${lo.url}/${INITRD_FILE}`, quick ? 2 : 5, 4);
+    log(`loopback HTTP bound (nginx + wrk, ${INITRD_FILE}): ${(wrk.bytesPerSecond / 1e9).toFixed(2)} GB/s`);
+    await procs.stop();
+
+    const plan: BootPlan = { stages: STAGES, pxeBackoffMs: PXE_BACKOFF_MS, ipxeBackoffMs: IPXE_BACKOFF_MS, httpTries: HTTP_TRIES, httpRetryDelayMs: HTTP_RETRY_DELAY_MS, ipxeBytes, kernelBytes, initrdBytes, actions: 3 };
+    const limits = { tftpTimeoutMs: 2_000, tftpRetries: 5, tftpBlksize: 1456, httpIdleTimeoutMs: 30_000, agentDeadlineMs: 180_000 };
+    const base: Omit<ClientConfig, "plan" | "limits"> = { machines: hosts.map((h, index) => ({ index, ...h })), relayIp: link.relayIp, serverIp: link.serverIp, spreadMs, progressEveryMs: 5_000 };
+
+    log(`wispd: ${n} machines, arrival ${arrival}, kernel ${kernelBytes} B, initrd ${initrdBytes} B`);
+    const wispd = await startStormWispd(servers, dir, link, SERVER_CPU, artifacts, values["log-level"]!);
+    const docs = stormDocuments(hosts, net);
+    const w = await runClient(dir, "wispd", topo.generatorNs, {
+      ...base,
+      plan,
+      limits: { ...limits, grpcAddress: `${link.serverIp}:${GRPC_PORT}`, agentToken: wispd.agentToken },
+      apply: { url: wispd.url, token: wispd.apiToken, documents: docs, batch: 500, readyPath: `/ipxe/script/${hosts[n - 1]!.mac}/auto.ipxe` },
+    }, [wispd.pid]);
+    const states = JSON.parse(sh(["ip", "netns", "exec", topo.generatorNs, "curl", "-sf", "--max-time", "60", "-H", `authorization: Bearer ${wispd.apiToken}`, `${wispd.url}/api/v1/namespaces/${NAMESPACE}/workflows`])) as { items?: { status?: { state?: string } }[] } | { status?: { state?: string } }[];
+    const workflowStates: Record<string, number> = {};
+    for (const wf of Array.isArray(states) ? states : (states.items ?? [])) workflowStates[wf.status?.state ?? "?"] = (workflowStates[wf.status?.state ?? "?"] ?? 0) + 1;
+    const wispdRun: ServerRun = { ...summarise("wispd", w.result, STAGES, w, wrk.bytesPerSecond), peakRssMb: Math.max(w.peakRssMb, vmKb(wispd.pid, "VmHWM") / 1024), processes: "wispd", workflowStates };
+    log(`wispd: ${wispdRun.figures.succeeded}/${n} booted in ${wispdRun.figures.completionSeconds.toFixed(1)} s, ${wispdRun.figures.failed} failed; workflows ${JSON.stringify(workflowStates)}; CPU ${wispdRun.serverCpuSeconds.toFixed(1)} s, peak RSS ${wispdRun.peakRssMb.toFixed(0)} MB`);
+    await servers.stop();
+
+    let baseline: ServerRun | undefined;
+    if (!values["no-baseline"]) {
+      log("baseline: dnsmasq (DHCP, TFTP) + nginx (HTTP)");
+      const b = await startBaseline(servers, join(dir, "baseline"), link, SERVER_CPU, hosts, net, artifacts, 1024);
+      const r = await runClient(dir, "baseline", topo.generatorNs, { ...base, plan: { ...plan, stages: STATIC_STAGES }, limits }, [b.dnsmasqPid, b.nginxPid]);
+      baseline = { ...summarise("dnsmasq + nginx", r.result, STATIC_STAGES, r, wrk.bytesPerSecond), processes: "dnsmasq + nginx" };
+      log(`baseline: ${baseline.figures.succeeded}/${n} booted in ${baseline.figures.completionSeconds.toFixed(1)} s, ${baseline.figures.failed} failed; CPU ${baseline.serverCpuSeconds.toFixed(1)} s`);
+      await servers.stop();
+    }
+    started.loadavgAfter = loadavg();
+    const run: StormRun = {
+      label,
+      date: new Date().toISOString(),
+      machines: n,
+      arrival,
+      kernelBytes,
+      initrdBytes,
+      ipxeBytes,
+      loopbackBytesPerSecond: wrk.bytesPerSecond,
+      machine: started,
+      versions: { wispd: JSON.parse(readFileSync(join(import.meta.dir, "..", "..", "package.json"), "utf8")).version, bun: Bun.version, dnsmasq: versionOf(["dnsmasq", "--version"]), nginx: versionOf(["nginx", "-v"]) },
+      wispd: wispdRun,
+      baseline,
+    };
+    const written = recordRun(run, quick);
+    for (const f of written) log(`wrote ${f}`);
+    for (const r of [wispdRun, baseline]) if (r && r.figures.failed > 0) log(`${r.processes}: ${r.figures.failed} machines failed: ${JSON.stringify(r.failures.reasons)}`);
+    console.log(JSON.stringify({ label, wispd: wispdRun.figures, baseline: baseline?.figures }));
+  } finally {
+    await servers.stop();
+    if (values.keep) log(`kept ${dir}`);
+    else await cleanup();
+    if (values.keep) destroyTopology(topo);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (e) {
+    console.error(`storm: ${(e as Error).stack ?? e}`);
+    process.exit(1);
+  }
+}
