@@ -14,6 +14,9 @@ import { resourceRoutes } from "./resources.ts";
 import { syslogRoutes } from "./syslog-routes.ts";
 import { workflowLogRoutes } from "./workflow-log-routes.ts";
 import type { SyslogStore } from "../syslog/store.ts";
+import type { ChangeFeed } from "../core/changes.ts";
+import { consoleRoutes } from "../console/routes.ts";
+import { eventRoutes } from "./events.ts";
 import { httpMetrics } from "../ops/http-metrics.ts";
 import type { Readiness } from "../ops/readiness.ts";
 
@@ -29,6 +32,8 @@ export interface ApiOptions {
   syslog?: SyslogStore;
   /** What GET /readyz reports (listeners, store); without it, the store alone. */
   readiness?: Readiness;
+  /** Committed changes for GET /api/v1/events (the web console's live updates); the route is absent when not given. */
+  changes?: ChangeFeed;
 }
 
 // ops: the status a response carried (a Response a handler returned wins over `set.status`).
@@ -125,5 +130,8 @@ export function createApi(opts: ApiOptions) {
     .get("/metrics", async () => new Response(await metrics.scrape(), { headers: { "content-type": METRICS_CONTENT_TYPE } }))
     .use(resourceRoutes(core))
     .use(syslogRoutes(core, opts.syslog))
-    .use(workflowLogRoutes(core));
+    .use(workflowLogRoutes(core))
+    // Web console: the page and its script at /console/ (no token: they hold no data), live updates at /api/v1/events.
+    .use(opts.changes ? eventRoutes({ feed: opts.changes, logger }) : new Elysia())
+    .use(consoleRoutes({ logger }));
 }

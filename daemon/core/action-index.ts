@@ -121,6 +121,7 @@ export async function createActionIndex(store: Store, core: Pick<Core, "getActio
       delete: afterWrite(c.delete),
       sweepTimeouts: afterWrite(c.sweepTimeouts),
       rerunWorkflow: afterWrite(c.rerunWorkflow),
+      cancelWorkflow: afterWrite(c.cancelWorkflow),
     }),
     async getAction(agentId) {
       const hit = closed ? undefined : entries.get(agentId);
