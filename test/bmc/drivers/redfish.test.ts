@@ -189,6 +189,17 @@ describe("redfish driver against the emulator", () => {
     expect(e.message).toContain("service refuses requests");
   });
 
+  test("systemName picks the ComputerSystem; an unknown one names the systems there are", async () => {
+    const named = redfishDriver(targetFor(bmc, { options: { redfish: { port: bmc.port, systemName: "1" } } }));
+    expect(okValue(await named.powerState())).toMatch(/^(on|off)$/);
+    await named.close();
+    const wrong = redfishDriver(targetFor(bmc, { options: { redfish: { port: bmc.port, systemName: "blade-7" } } }));
+    const e = errorOf(await wrong.powerState());
+    expect(e.code).toBe("protocol");
+    expect(e.message).toContain("no system named blade-7 (have /redfish/v1/Systems/1)");
+    await wrong.close();
+  });
+
   test("insecureTls false rejects the self-signed certificate", async () => {
     const drv = redfishDriver(targetFor(bmc, { insecureTls: false }));
     const e = errorOf(await drv.powerState());
