@@ -57,6 +57,14 @@ export function fileStateStore(path: string, log: Logger): StateStore {
   };
 }
 
+/** Wait before an action's second run (its first retry); doubled for each later one, up to RETRY_MAX_MS. */
+export const RETRY_START_MS = 1_000;
+/** Longest wait before a retry. */
+export const RETRY_MAX_MS = 30_000;
+
+/** The pause before run `attempt` of an action (none before the first). */
+export const retryDelayMs = (attempt: number): number => (attempt <= 1 ? 0 : Math.min(RETRY_MAX_MS, RETRY_START_MS * 2 ** (attempt - 2)));
+
 /** How long the final report is still retried once the agent was told to stop (the OS is going down). */
 export const STOP_REPORT_MS = 5_000;
 
@@ -77,6 +85,8 @@ export interface LoopDeps {
   /** Ends the loop when aborted (SIGTERM). */
   signal: AbortSignal;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The pause before run `attempt` of an action; default retryDelayMs. */
+  retryDelayMs?: (attempt: number) => number;
 }
 
 /** Where the output of one action attempt goes (agent/log-shipper.ts's LogShipper). */
@@ -181,6 +191,13 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
     const attempt = r.attempt ?? (same ? (last!.attempt ?? 1) + 1 : 1);
     const reboot = isRebootAction(action);
     log.info({ ...fields, image: action.image, attempt, reboot }, "action received");
+    // A retry after a failure waits a little longer each time (a registry or disk that is not ready yet).
+    const pause = (deps.retryDelayMs ?? retryDelayMs)(attempt);
+    if (pause > 0) {
+      log.info({ ...fields, attempt, retryInMs: pause }, "action retry waiting");
+      await sleep(pause, signal);
+      if (signal.aborted) break;
+    }
     const startedAt = Date.now();
     if (!(await report(action, "RUNNING", { executionStart: timestamp(startedAt) }))) {
       await sleep(poll.next(), signal);

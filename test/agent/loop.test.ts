@@ -13,7 +13,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { actionLogs } from "../../agent/action-log.ts";
 import type { LogsClient } from "../../agent/log-shipper.ts";
-import { fileStateStore, runLoop, type LastAction, type LoopDeps, type StateStore } from "../../agent/loop.ts";
+import { fileStateStore, retryDelayMs, runLoop, type LastAction, type LoopDeps, type StateStore } from "../../agent/loop.ts";
 import type { Action, RunResult } from "../../agent/runner.ts";
 import type { Reply, WorkflowClient } from "../../agent/workflow-client.ts";
 
@@ -53,6 +53,8 @@ async function loop(client: WorkflowClient, state: StateStore, results: RunResul
     logger: log,
     signal: stop.signal,
     run: async (a: Action) => (runs.push(a.actionId), { state: results.shift() ?? "SUCCESS", message: "m" }),
+    // The pause before a retry is tested on its own below; here only back-off sleeps are counted.
+    retryDelayMs: () => 0,
     sleep: async (ms) => {
       sleeps.push(ms);
       if (sleeps.length >= stopAfterSleeps) stop.abort();
@@ -60,6 +62,28 @@ async function loop(client: WorkflowClient, state: StateStore, results: RunResul
   });
   return { sleeps, runs };
 }
+
+test("a retry waits before it runs: 1 s before the second run, doubling, at most 30 s", async () => {
+  expect([1, 2, 3, 4, 7, 20].map(retryDelayMs)).toEqual([0, 1000, 2000, 4000, 30_000, 30_000]);
+  expect(retryDelayMs(6)).toBe(16_000);
+  // In the loop: the action served again after its FAILED was acknowledged sleeps before the run.
+  const { client } = scripted([served(), served()]);
+  const stop = new AbortController();
+  const events: string[] = [];
+  await runLoop({
+    workerId: "m1",
+    client,
+    state: memoryState(),
+    logger: log,
+    signal: stop.signal,
+    run: async () => (events.push("run"), { state: "FAILED", message: "m" }),
+    sleep: async (ms) => {
+      events.push(`sleep ${ms}`);
+      if (events.length >= 4) stop.abort();
+    },
+  });
+  expect(events.slice(0, 3)).toEqual(["run", "sleep 1000", "run"]);
+});
 
 test("NOT_FOUND and FAILED_PRECONDITION back off from 1 s to 5 s", async () => {
   const { client, reports } = scripted([{ code: status.FAILED_PRECONDITION, details: "not yet" }]);
@@ -161,6 +185,7 @@ async function loopWith(client: WorkflowClient, run: LoopDeps["run"], extra: Par
     logger: log,
     signal: stop.signal,
     run,
+    retryDelayMs: () => 0,
     sleep: async () => {
       if (++sleeps >= stopAfterSleeps) stop.abort();
     },
@@ -204,6 +229,7 @@ test("the attempt survives a restart through the state file", async () => {
     workerId: "m1", client, state, logger: log, signal: stop.signal,
     run: async () => ({ state: "SUCCESS", message: "m" }),
     openLog: (_a, attempt) => (attempts.push(attempt), { push() {}, close: async () => {} }),
+    retryDelayMs: () => 0,
     sleep: async () => stop.abort(),
   });
   expect(attempts).toEqual([3]);
