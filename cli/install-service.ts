@@ -163,7 +163,15 @@ const USAGE = "usage: wisp install-service [--dry-run] [--no-start] [--user NAME
 
 /** Parses the command's arguments; `self` is the Bun running the CLI and `root` this checkout. */
 export function parseInstallArgs(argv: string[], self: { bun: string; root: string }): InstallOptions & { dryRun: boolean } {
-  const o = { ...self, user: SERVICE_DEFAULTS.user, envFile: SERVICE_DEFAULTS.envFile, unitDir: SERVICE_DEFAULTS.unitDir, start: true, dryRun: false, args: [] as string[] };
+  const o: InstallOptions & { dryRun: boolean; args: string[] } = {
+    ...self,
+    user: SERVICE_DEFAULTS.user,
+    envFile: SERVICE_DEFAULTS.envFile,
+    unitDir: SERVICE_DEFAULTS.unitDir,
+    start: true,
+    dryRun: false,
+    args: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {

@@ -1,5 +1,6 @@
 /** Cancelling a workflow that has not finished: an operator's way to stop it (the console's Cancel, the API's POST .../cancel). */
 import { WispError } from "../lib/errors.ts";
+import { workflowFields } from "../lib/log.ts";
 import { TERMINAL_STATES } from "../workflow/definition.ts";
 import type { CoreContext, WorkflowRow } from "./objects.ts";
 import { workflowCancelled } from "./transitions.ts";
@@ -26,7 +27,7 @@ export async function cancelWorkflow(ctx: CoreContext, namespace: string, name: 
     const current = actions.find((a) => a.position === wf.currentActionIndex);
     const events = await workflowCancelled(tx, wf, current, CANCEL_MESSAGE);
     await recordEvents(tx, wf.id, events);
-    ctx.logger?.info({ workflowId: `${namespace}/${name}` }, "workflow cancelled");
+    ctx.logger?.info({ ...workflowFields(wf), workflowId: `${namespace}/${name}` }, "workflow cancelled");
     return { row: wf, events };
   });
 }

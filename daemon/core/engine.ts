@@ -4,6 +4,7 @@
  */
 import { and, asc, eq } from "drizzle-orm";
 import { WispError } from "../lib/errors.ts";
+import { workflowFields } from "../lib/log.ts";
 import { workflowActions, workflows, workflowTasks } from "../store/schema.ts";
 import { TERMINAL_STATES, type ActionState } from "../workflow/definition.ts";
 import { workflowKey, type CoreContext, type WorkflowRow } from "./objects.ts";
@@ -139,7 +140,7 @@ export async function reportAction(ctx: CoreContext, report: ActionReport): Prom
           ? await actionSucceeded(tx, wf, action, message)
           : await actionFailed(tx, wf, action, report.state as "FAILED" | "TIMEOUT", message);
     await recordEvents(tx, wf.id, events);
-    ctx.logger?.debug({ workflowId: report.workflowId, actionId: action.id, state: report.state }, "action reported");
+    ctx.logger?.debug({ ...workflowFields(wf, report.agentId), workflowId: report.workflowId, actionId: action.id, state: report.state }, "action reported");
     return { state: wf.state, events };
   });
 }

@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import { Elysia } from "elysia";
 import { BINARY_PATH, SCRIPT_NAME, SCRIPT_PATH } from "../dhcp/boot.ts";
 import type { HardwareLookup } from "../dhcp/types.ts";
-import type { Logger } from "../lib/log.ts";
+import { hostFields, machineFields, type Logger, type MachineFields } from "../lib/log.ts";
 import type { Counter, Family, MetricsRegistry } from "../lib/metrics.ts";
 import { err, ok, type Result } from "../lib/result.ts";
 import type { Hardware } from "../manifest/types.ts";
@@ -101,21 +101,24 @@ export function bootRoutes(opts: BootRoutesOptions) {
     metrics.requests.labels(route, String(status)).inc();
     if (bytes > 0) metrics.bytes.labels(route).inc(bytes);
   };
-  const refused = (route: BootRoute, reason: PathRefusal, status: number, path: string, peer: string): Response => {
+  // ops: file lines carry the machine at the peer's address (the hardware index), as scripts do.
+  const machineAt = (addr: ClientAddress): MachineFields => hostFields(addr.ip !== undefined ? lookup.byIp(addr.ip) : undefined);
+  const refused = (route: BootRoute, reason: PathRefusal, status: number, path: string, addr: ClientAddress): Response => {
     metrics.refusals.labels(route, reason).inc();
-    logger.warn({ path, peer, reason }, "boot path refused");
+    logger.warn({ ...machineAt(addr), path, peer: addr.text, reason }, "boot path refused");
     count(route, status, 0);
     return textResponse(status, `refused: ${PATH_REFUSALS[reason]}`);
   };
   const client = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null): ClientAddress =>
     clientAddress(server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"), trustedProxies);
 
-  async function serveFile(route: BootRoute, source: FileSource, name: string, request: Request, peer: string): Promise<Response> {
+  async function serveFile(route: BootRoute, source: FileSource, name: string, request: Request, addr: ClientAddress): Promise<Response> {
+    const peer = addr.text;
     const opened = await source.open(name, "octet");
     if (!opened.ok) {
       const status = PROBLEM_STATUS[opened.error];
-      if (opened.error === "outside-root") return refused(route, "outside-root", status, name, peer);
-      logger.debug({ path: name, peer, problem: opened.error }, "boot file not served");
+      if (opened.error === "outside-root") return refused(route, "outside-root", status, name, addr);
+      logger.debug({ ...machineAt(addr), path: name, peer, problem: opened.error }, "boot file not served");
       count(route, status, 0);
       return textResponse(status, status === 404 ? `not found: ${name}` : `cannot read ${name}`);
     }
@@ -128,7 +131,7 @@ export function bootRoutes(opts: BootRoutesOptions) {
     }
     const reply: FileReply = fileResponse(request.method, request.headers, { path: real, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, contentTypeOf(name));
     count(route, reply.status, reply.bytes);
-    logger.debug({ path: name, file: real, peer, status: reply.status, bytes: reply.bytes }, route === "binary" ? "ipxe binary served" : "artifact served");
+    logger.debug({ ...machineAt(addr), path: name, file: real, peer, status: reply.status, bytes: reply.bytes }, route === "binary" ? "ipxe binary served" : "artifact served");
     return reply.response;
   }
 
@@ -144,7 +147,7 @@ export function bootRoutes(opts: BootRoutesOptions) {
     }
     const settings = opts.settings();
     if (settings === undefined) {
-      logger.error({ peer: addr.text }, "ipxe script needs --public-ip");
+      logger.error({ ...machineFields({ mac }), peer: addr.text }, "ipxe script needs --public-ip");
       return done(503, "wispd has no address to give booting machines: set --public-ip\n");
     }
     const host = mac !== undefined ? lookup.byMac(mac) : addr.ip !== undefined ? lookup.byIp(addr.ip) : undefined;
@@ -170,20 +173,20 @@ export function bootRoutes(opts: BootRoutesOptions) {
   // `<file>` or `<mac>/<file>`: one wildcard, as the router cannot hold both `:file` and `:mac/:file`.
   function binary(request: Request, addr: ClientAddress, rest: string): Promise<Response> | Response {
     const parts = rest.split("/");
-    if (parts.length > 2) return refused("binary", "not-a-bare-name", 400, rest, addr.text);
+    if (parts.length > 2) return refused("binary", "not-a-bare-name", 400, rest, addr);
     const [macParam, fileParam] = parts.length === 2 ? [parts[0]!, parts[1]!] : [undefined, parts[0]!];
     const checked = checkBootPath(fileParam);
-    if (!checked.ok) return refused("binary", checked.error, 400, fileParam, addr.text);
+    if (!checked.ok) return refused("binary", checked.error, 400, fileParam, addr);
     if (checked.value === "") {
       count("binary", 404, 0);
       return textResponse(404, "no file named");
     }
-    if (checked.value.includes("/")) return refused("binary", "not-a-bare-name", 400, checked.value, addr.text);
+    if (checked.value.includes("/")) return refused("binary", "not-a-bare-name", 400, checked.value, addr);
     if (macParam !== undefined && normalizeMac(safeDecode(macParam)) === undefined) {
       count("binary", 400, 0);
       return textResponse(400, `not a MAC address: ${JSON.stringify(safeDecode(macParam))}`);
     }
-    return serveFile("binary", binaries, checked.value, request, addr.text);
+    return serveFile("binary", binaries, checked.value, request, addr);
   }
 
   return new Elysia({ name: "wisp-boot" })
@@ -193,12 +196,12 @@ export function bootRoutes(opts: BootRoutesOptions) {
     .get(`${ARTIFACTS_PATH}/*`, ({ request, server, params }) => {
       const addr = client(request, server);
       const checked = checkBootPath(params["*"]);
-      if (!checked.ok) return refused("artifact", checked.error, 400, params["*"], addr.text);
+      if (!checked.ok) return refused("artifact", checked.error, 400, params["*"], addr);
       if (checked.value === "") {
         count("artifact", 404, 0);
         return textResponse(404, "no file named");
       }
-      return serveFile("artifact", artifacts, checked.value, request, addr.text);
+      return serveFile("artifact", artifacts, checked.value, request, addr);
     });
 }
 

@@ -9,7 +9,8 @@
  */
 import { Elysia } from "elysia";
 import { clientAddress, type Cidr, type ClientAddress } from "../http/client-address.ts";
-import type { Logger } from "../lib/log.ts";
+import { machineFields, type Logger, type MachineFields } from "../lib/log.ts";
+import { formatIpv4 } from "../wire/address.ts";
 import type { Counter, Family, MetricsRegistry } from "../lib/metrics.ts";
 import type { HardwareSpec } from "../manifest/types.ts";
 import { machineMetadata, resolvePath, type MachineMetadata, type MetadataDir } from "./tree.ts";
@@ -111,17 +112,19 @@ export function metadataRoutes(opts: MetadataRoutesOptions) {
     }
     const hardware = `${who.source.namespace}/${who.source.name}`;
     const md = metadataOf(who.source);
+    // ops: the machine's fields (its MAC: the interface at the peer's address, else its first).
+    const machine = { ...sourceFields(who.source, addr.ip), ...fields };
     if (tree === "json") {
-      logger.debug({ ...fields, hardware, status: 200 }, "metadata served");
+      logger.debug({ ...machine, hardware, status: 200 }, "metadata served");
       return reply(route, 200, md.json, JSON_TYPE);
     }
     const root: MetadataDir = tree === "ec2" ? md.ec2 : md.nocloud;
     const found = resolvePath(root, path);
     if (found.kind === "not-found") {
-      logger.debug({ ...fields, hardware, status: 404 }, "metadata path not found");
+      logger.debug({ ...machine, hardware, status: 404 }, "metadata path not found");
       return reply(route, 404, `not found: ${fields.path}\n`);
     }
-    logger.debug({ ...fields, hardware, status: 200, kind: found.kind, bytes: found.body.length }, "metadata served");
+    logger.debug({ ...machine, hardware, status: 200, kind: found.kind, bytes: found.body.length }, "metadata served");
     return reply(route, 200, found.body);
   };
 
@@ -149,3 +152,11 @@ export function metadataRoutes(opts: MetadataRoutesOptions) {
 }
 
 type Server = { requestIP(r: Request): { address: string } | null } | null;
+
+/** ops: the log fields of the Hardware being served: its MAC at `ip` (else its first) and name. */
+function sourceFields(source: MetadataSource, ip: number | undefined): MachineFields {
+  const interfaces = source.spec.interfaces ?? [];
+  const at = ip === undefined ? undefined : formatIpv4(ip);
+  const mac = (interfaces.find((i) => at !== undefined && i.dhcp?.ip?.address === at) ?? interfaces.find((i) => i.dhcp?.mac))?.dhcp?.mac;
+  return machineFields({ mac, hardware: `${source.namespace}/${source.name}` });
+}
