@@ -1,10 +1,10 @@
 // Micro-benchmark of the DHCP hot path: decode a request, classify it, encode a reply into a
-// preallocated (socket-owned) buffer. Method: bench/support/micro.ts. Run: npx bun bench/dhcp-codec.bench.ts
-import { classifyDhcp } from "../daemon/dhcp/classify.ts";
-import { decodeDhcp, dhcpLength, dhcpPacket, encodeDhcp, type DhcpPacket } from "../daemon/dhcp/codec.ts";
-import { setOption } from "../daemon/dhcp/options.ts";
-import { ipxeRequest, pxeRomDiscover } from "../test/dhcp/hand-built.ts";
-import { runMicro } from "./support/micro.ts";
+// preallocated (socket-owned) buffer. Method: bench/support/micro.ts. Run: npx bun bench/micro/dhcp-codec.bench.ts
+import { classifyDhcp } from "../../daemon/dhcp/classify.ts";
+import { decodeDhcp, dhcpLength, dhcpPacket, encodeDhcp, type DhcpPacket } from "../../daemon/dhcp/codec.ts";
+import { setOption } from "../../daemon/dhcp/options.ts";
+import { ipxeRequest, pxeRomDiscover } from "../../test/dhcp/hand-built.ts";
+import { runMicro } from "../support/micro.ts";
 
 function mustDecode(bytes: Uint8Array): DhcpPacket {
   const r = decodeDhcp(bytes);

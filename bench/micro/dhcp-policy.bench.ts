@@ -2,15 +2,15 @@
 // classify it, decide (lookup by MAC, boot choice, reply options), encode the reply into a
 // preallocated (socket-owned) buffer. The lookup is a Map of hostsFromHardware output, exactly
 // what the hardware index holds. Method: bench/support/micro.ts.
-// Run: npx bun bench/dhcp-policy.bench.ts
-import { classifyDhcp } from "../daemon/dhcp/classify.ts";
-import { decodeDhcp, encodeDhcp, type DhcpPacket } from "../daemon/dhcp/codec.ts";
-import { hostsFromHardware } from "../daemon/dhcp/host.ts";
-import { decide } from "../daemon/dhcp/policy.ts";
-import type { DhcpHost, DhcpPolicyConfig, HardwareLookup, ReceiveContext } from "../daemon/dhcp/types.ts";
-import type { HardwareInterface } from "../daemon/manifest/types.ts";
-import { ipxeRequest, pxeRomDiscover } from "../test/dhcp/hand-built.ts";
-import { runMicro } from "./support/micro.ts";
+// Run: npx bun bench/micro/dhcp-policy.bench.ts
+import { classifyDhcp } from "../../daemon/dhcp/classify.ts";
+import { decodeDhcp, encodeDhcp, type DhcpPacket } from "../../daemon/dhcp/codec.ts";
+import { hostsFromHardware } from "../../daemon/dhcp/host.ts";
+import { decide } from "../../daemon/dhcp/policy.ts";
+import type { DhcpHost, DhcpPolicyConfig, HardwareLookup, ReceiveContext } from "../../daemon/dhcp/types.ts";
+import type { HardwareInterface } from "../../daemon/manifest/types.ts";
+import { ipxeRequest, pxeRomDiscover } from "../../test/dhcp/hand-built.ts";
+import { runMicro } from "../support/micro.ts";
 
 const HOSTS = 10_000;
 

@@ -4,9 +4,11 @@
  * capacity (heapStats) after a collect-and-sweep. The growth over SHORT ops is subtracted from
  * the growth over LONG ops, which cancels the freed cells a run reuses first; both runs stay
  * below the eden size, so no collection runs inside them. A calibration op (a 48-byte object)
- * is always measured first, to show the method reads true.
+ * is always measured first, to show the method reads true. With WISP_MICRO_JSON set, the
+ * figures are also appended to that file as one JSON line (bench/run.ts reads them).
  */
 import { gcAndSweep, heapStats } from "bun:jsc";
+import { appendFileSync } from "node:fs";
 import { Bench } from "tinybench";
 
 const BATCH = 100;
@@ -68,5 +70,7 @@ export async function runMicro(title: string, ops: Record<string, () => unknown>
     console.log(`${task.name.padEnd(width)} mean ${ns(res.meanNs)} ns/op  p50 ${ns(res.p50Ns)} ns/op  ${res.bytesPerOp.toFixed(0).padStart(5)} B/op`);
   }
   void sink;
+  // bench/run.ts collects every micro-benchmark's figures from this file (one JSON line each).
+  if (process.env.WISP_MICRO_JSON) appendFileSync(process.env.WISP_MICRO_JSON, JSON.stringify({ title, bun: Bun.version, batch: BATCH, results }) + "\n");
   return results;
 }
