@@ -28,6 +28,7 @@ interface Discovered {
   /** Undefined when the system does not say (then every standard type is tried as asked). */
   resetTypes?: string[];
   bootTargets?: string[];
+  bootModes?: string[];
 }
 
 interface MediaSlot {
@@ -87,6 +88,7 @@ export function redfishDriver(target: BmcTarget): BmcDriver {
       resetTarget: typeof reset?.target === "string" ? reset.target : `${systemPath}/Actions/ComputerSystem.Reset`,
       resetTypes: strings(reset?.["ResetType@Redfish.AllowableValues"]),
       bootTargets: strings(boot?.["BootSourceOverrideTarget@Redfish.AllowableValues"]),
+      bootModes: strings(boot?.["BootSourceOverrideMode@Redfish.AllowableValues"]),
     };
     return ok(found);
   };
@@ -164,10 +166,14 @@ export function redfishDriver(target: BmcTarget): BmcDriver {
         if (d.value.bootTargets && !d.value.bootTargets.includes(bootTarget)) {
           return fail("unsupported", `boot device ${device}`, `the system allows only BootSourceOverrideTarget ${d.value.bootTargets.join(", ")}`);
         }
+        const mode = opts.efi ? "UEFI" : "Legacy";
+        if (d.value.bootModes && !d.value.bootModes.includes(mode)) {
+          return fail("unsupported", `boot device ${device}`, `the system allows only BootSourceOverrideMode ${d.value.bootModes.join(", ")}`);
+        }
         const boot = {
           BootSourceOverrideTarget: bootTarget,
           BootSourceOverrideEnabled: opts.persistent ? "Continuous" : "Once",
-          BootSourceOverrideMode: opts.efi ? "UEFI" : "Legacy",
+          BootSourceOverrideMode: mode,
         };
         return asVoid(await http.request("PATCH", d.value.systemPath, `boot device ${device}`, signal, { Boot: boot }));
       }),

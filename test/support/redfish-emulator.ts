@@ -46,6 +46,8 @@ export interface RedfishEmulatorOptions {
   power?: RedfishPower;
   /** Replaces the system's ResetType@Redfish.AllowableValues. */
   resetTypes?: string[];
+  /** Replaces the system's BootSourceOverrideMode@Redfish.AllowableValues (e.g. ["UEFI"] for a UEFI-only machine). */
+  bootModes?: string[];
   /** Called after each accepted reset with the type and the new power state. */
   onReset?: (resetType: string, power: RedfishPower) => void | Promise<void>;
 }
@@ -104,6 +106,7 @@ export async function startRedfishEmulator(opts: RedfishEmulatorOptions = {}): P
   const sysActions = systemFixture.Actions as Record<string, Record<string, unknown>>;
   const resetTypes = opts.resetTypes ?? (sysActions["#ComputerSystem.Reset"]!["ResetType@Redfish.AllowableValues"] as string[]);
   const bootFixture = systemFixture.Boot as Record<string, unknown>;
+  if (opts.bootModes) bootFixture["BootSourceOverrideMode@Redfish.AllowableValues"] = opts.bootModes;
   const allowedTargets = bootFixture["BootSourceOverrideTarget@Redfish.AllowableValues"] as string[];
   const allowedModes = bootFixture["BootSourceOverrideMode@Redfish.AllowableValues"] as string[];
   const state: RedfishState = {

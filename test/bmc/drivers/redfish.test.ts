@@ -145,6 +145,21 @@ describe("redfish driver against the emulator", () => {
     }
   });
 
+  test("a boot mode the system does not allow is unsupported and the override stays", async () => {
+    await using uefiOnly = await startRedfishEmulator({ bootModes: ["UEFI"] });
+    const drv = redfishDriver(targetFor(uefiOnly));
+    try {
+      const e = errorOf(await drv.setBootDevice("pxe", { efi: false, persistent: false }));
+      expect(e.code).toBe("unsupported");
+      expect(e.message).toContain("BootSourceOverrideMode UEFI");
+      expect(uefiOnly.state.boot.BootSourceOverrideTarget).toBe("None");
+      okValue(await drv.setBootDevice("pxe", { efi: true, persistent: false }));
+      expect(uefiOnly.state.boot.BootSourceOverrideTarget).toBe("Pxe");
+    } finally {
+      await drv.close();
+    }
+  });
+
   test("wrong password: auth error naming the BMC and the step, without the password", async () => {
     for (const basic of [false, true]) {
       const drv = redfishDriver(targetFor(bmc, { password: `${PASSWORD}-wrong` }, basic));
