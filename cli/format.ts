@@ -1,6 +1,6 @@
 /** Rendering of API objects for people: tables, ages, durations, describe pages. */
 import YAML from "yaml";
-import type { StoredHardware, StoredObject, StoredWorkflow, WorkflowEvent } from "../daemon/core/types.ts";
+import type { StoredHardware, StoredJob, StoredMachine, StoredObject, StoredSecret, StoredWorkflow, WorkflowEvent } from "../daemon/core/types.ts";
 
 /** A machine's text must not drive the operator's terminal: control characters (ESC above all) are shown, not sent. */
 export const visible = (text: string): string =>
@@ -58,7 +58,32 @@ export function objectTable(objects: StoredObject[], withNamespace: boolean): st
   if (kind === "Workflow") {
     return table([...head, "TEMPLATE", "HARDWARE", "STATE", "ACTIONS", "CURRENT", "AGE"], objects.map((o) => [...ns(o), o.metadata.name, ...workflowRow(o as StoredWorkflow), age(o.metadata.creationTimestamp)]));
   }
+  if (kind === "Machine") {
+    return table([...head, "HOST", "POWER", "PROVIDER", "POLLED", "ERROR", "AGE"], objects.map((o) => [...ns(o), o.metadata.name, ...machineRow(o as StoredMachine), age(o.metadata.creationTimestamp)]));
+  }
+  if (kind === "Job") {
+    return table([...head, "MACHINE", "STATE", "STEPS", "MESSAGE", "AGE"], objects.map((o) => [...ns(o), o.metadata.name, ...jobRow(o as StoredJob), age(o.metadata.creationTimestamp)]));
+  }
+  if (kind === "Secret") {
+    return table([...head, "TYPE", "KEYS", "AGE"], objects.map((o) => [...ns(o), o.metadata.name, (o as StoredSecret).type ?? "-", (o as StoredSecret).keys.join(",") || "-", age(o.metadata.creationTimestamp)]));
+  }
   return table([...head, "AGE"], objects.map((o) => [...ns(o), o.metadata.name, age(o.metadata.creationTimestamp)]));
+}
+
+function machineRow(m: StoredMachine): string[] {
+  const c = m.spec.connection;
+  const host = c?.host ? `${c.host}${c.port ? `:${c.port}` : ""}` : "-";
+  const polled = m.status.polledAt ? `${age(m.status.polledAt)} ago` : "never";
+  return [visible(host), m.status.powerState, m.status.provider ?? "-", polled, visible(m.status.lastError ?? "-")];
+}
+
+function jobRow(j: StoredJob): string[] {
+  const st = j.status;
+  const done = st.steps.filter((s) => s.state === "Completed").length;
+  const machine = j.spec.machineRef?.name ?? "-";
+  const running = st.steps.find((s) => s.state === "Running");
+  const message = st.message ?? (running ? `${running.action} (attempt ${running.attempt})` : "-");
+  return [machine, st.state, `${done}/${st.steps.length}`, visible(message)];
 }
 
 /** The object as a manifest document (what `get -o yaml` prints). */
@@ -75,6 +100,38 @@ export function describe(o: StoredObject, events: WorkflowEvent[] = []): string 
     `UID:         ${o.metadata.uid}`,
     `Created:     ${o.metadata.creationTimestamp} (${age(o.metadata.creationTimestamp)} ago)`,
   ];
+  if (o.kind === "Secret") {
+    out.push(`Type:        ${o.type ?? "-"}`, `Keys:        ${o.keys.join(", ") || "-"} (values are never shown)`);
+    return out.join("\n");
+  }
+  if (o.kind === "Job") {
+    const st = o.status;
+    out.push(
+      `Machine:     ${o.spec.machineRef?.namespace ?? o.metadata.namespace}/${o.spec.machineRef?.name ?? "-"}`,
+      `State:       ${st.state}${st.message ? ` (${visible(st.message)})` : ""}`,
+      `Started:     ${st.startTime ?? "-"}`,
+      `Finished:    ${st.completionTime ?? "-"}`,
+      ...(st.workflow ? [`Workflow:    ${st.workflow} (${st.purpose ?? "-"})`] : []),
+      "Steps:",
+      indent(
+        table(
+          ["#", "ACTION", "STATE", "ATTEMPT", "TIMEOUT", "MESSAGE"],
+          st.steps.map((s) => [String(s.index), s.action, s.state, `${s.attempt}/${s.retries + 1}`, `${s.timeout}s`, visible(s.message ?? "")]),
+        ),
+      ),
+    );
+    return out.join("\n");
+  }
+  if (o.kind === "Machine") {
+    out.push(
+      `Power:       ${o.status.powerState}${o.status.provider ? ` (${o.status.provider})` : ""}`,
+      `Polled:      ${o.status.polledAt ?? "never"}`,
+      `Last error:  ${visible(o.status.lastError ?? "-")}`,
+      "Spec:",
+      indent(toYaml(o.spec)),
+    );
+    return out.join("\n");
+  }
   if (o.kind !== "Workflow") {
     out.push("Spec:", indent(toYaml(o.spec)));
     return out.join("\n");

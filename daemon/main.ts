@@ -7,6 +7,9 @@ import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { createApi } from "./api/server.ts";
+import { openBmc } from "./bmc/index.ts";
+import { startJobRunner } from "./bmc/jobs.ts";
+import { startPoller } from "./bmc/poller.ts";
 import { resolveApiToken } from "./api/token.ts";
 import { helpText, loadConfig, type Config } from "./config.ts";
 import { createActionIndex } from "./core/action-index.ts";
@@ -273,6 +276,12 @@ async function run(config: Config, log: Logger): Promise<void> {
     );
   }, TIMEOUT_SWEEP_INTERVAL_MS);
 
+  // bmc (issue 9): Jobs run against Machines' BMCs (and move netboot workflows out of PREPARING);
+  // every Machine's power state is polled.
+  const bmcCtx = { db: store.db, now: () => new Date(), logger: log };
+  const bmcJobs = await startJobRunner({ ctx: bmcCtx, openBmc, logger: log });
+  const bmcPoller = startPoller({ ctx: bmcCtx, openBmc, logger: log, intervalMs: config.bmcPollInterval * 1000 });
+
   let stopping = false;
   let stopWatchdog = () => {};
   const stop = async (signal: string) => {
@@ -289,6 +298,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     await syslog?.ownIndex?.close();
     await tftp?.stop();
     await grpc.stop();
+    await bmcPoller.stop(); // bmc
+    await bmcJobs.stop(); // bmc
     await actions.close();
     await api.stop();
     await index.close();

@@ -8,6 +8,8 @@ import { validateManifest } from "../manifest/parse.ts";
 import { DEFAULT_NAMESPACE, type Kind, type Manifest, type Template, type Workflow } from "../manifest/types.ts";
 import { templates, workflows } from "../store/schema.ts";
 import { checkTemplate } from "../template/index.ts";
+import { checkBootOptions, startNetboot } from "./bmc-jobs.ts";
+import { putJob, putMachine, putSecret } from "./bmc-objects.ts";
 import { findHardware, putHardware, setAllowPXE } from "./hardware.ts";
 import {
   objectError,
@@ -33,7 +35,7 @@ export interface PutResult {
 }
 
 /** Objects are written in this order so references within a batch resolve. */
-const KIND_ORDER: Record<Kind, number> = { Hardware: 0, Template: 1, Workflow: 2 };
+const KIND_ORDER: Record<Kind, number> = { Secret: 0, Machine: 1, Hardware: 2, Template: 3, Workflow: 4, Job: 5 };
 
 // Any fixed key: all writers serialise on it, which makes the MAC uniqueness check race-free.
 const WRITE_LOCK_KEY = 0x77697370;
@@ -101,6 +103,13 @@ export async function putObject(ctx: CoreContext, obj: Manifest, mode: PutMode, 
       return { outcome: await putTemplate(ctx, obj, mode, loc), warnings: [] };
     case "Workflow":
       return putWorkflow(ctx, obj, mode, loc);
+    // BMC kinds (issue 9): core/bmc-objects.ts.
+    case "Secret":
+      return { outcome: await putSecret(ctx, obj, mode, loc), warnings: [] };
+    case "Machine":
+      return { outcome: await putMachine(ctx, obj, mode, loc), warnings: [] };
+    case "Job":
+      return { outcome: await putJob(ctx, obj, mode, loc), warnings: [] };
   }
 }
 
@@ -201,12 +210,16 @@ async function createWorkflow(ctx: CoreContext, wf: Workflow, loc: SourceLoc): P
   if (toggle && !hw) {
     throw objectError("invalid_manifest", id, loc, "spec.bootOptions.toggleAllowNetboot", "needs spec.hardwareRef");
   }
+  const machine = await checkBootOptions(ctx, wf, hw, loc);
+  const netboot = wf.spec.bootOptions?.bootMode === "netboot";
   const out = renderWorkflow(wf, toStoredTemplate(template), hw && toStoredHardware(hw), loc);
-  const workflowId = await insertWorkflow(ctx, wf, out.rendered, out.definition, toggle ? "PREPARING" : "PENDING");
+  const workflowId = await insertWorkflow(ctx, wf, out.rendered, out.definition, toggle || netboot ? "PREPARING" : "PENDING");
   await recordEvents(ctx, workflowId, [
-    { type: "workflow.state", to: toggle ? "PREPARING" : "PENDING", message: `rendered from Template ${templateRef}` },
+    { type: "workflow.state", to: toggle || netboot ? "PREPARING" : "PENDING", message: `rendered from Template ${templateRef}` },
   ]);
-  if (toggle && hw) await prepareNetboot(ctx, workflowId, hw, "PREPARING");
+  // bootMode netboot: PREPARING until the BMC job has power-cycled the machine into PXE (bmc-jobs.ts).
+  if (netboot && hw && machine) await startNetboot(ctx, { id: workflowId, ...wf.metadata, toggleAllowNetboot: toggle }, hw, machine);
+  else if (toggle && hw) await prepareNetboot(ctx, workflowId, hw, "PREPARING");
   return { outcome: "created", warnings: out.warnings };
 }
 

@@ -8,6 +8,7 @@ import type { Kind, Manifest } from "../manifest/types.ts";
 import type { Store, StoreLogger } from "../store/open.ts";
 import { hardware, templates, workflows } from "../store/schema.ts";
 import { appendActionLogs, workflowLogs } from "./action-logs.ts";
+import { deleteBmcObject, listBmcObjects } from "./bmc-objects.ts";
 import { applyBatch, lockWrites, putObject, validateObject } from "./apply.ts";
 import { cancelWorkflow } from "./cancel.ts";
 import type { ChangeFeed } from "./changes.ts";
@@ -41,6 +42,8 @@ function notFound(kind: Kind, namespace: string, name: string): WispError {
 
 /** Stored objects of a kind, optionally in one namespace (by namespace, then name). */
 async function listObjects(ctx: CoreContext, kind: Kind, namespace?: string, name?: string): Promise<StoredObject[]> {
+  // BMC kinds (issue 9) live in core/bmc-objects.ts.
+  if (kind === "Machine" || kind === "Job" || kind === "Secret") return listBmcObjects(ctx, kind, namespace, name);
   const table = TABLES[kind];
   const filters: SQL[] = [];
   if (namespace !== undefined) filters.push(eq(table.namespace, namespace));
@@ -79,6 +82,10 @@ async function deleteObject(ctx: CoreContext, kind: Kind, namespace: string, nam
     const tx = { ...ctx, db };
     await lockWrites(tx);
     if (kind === "Hardware") await checkHardwareUnused(db, namespace, name);
+    if (kind === "Machine" || kind === "Job" || kind === "Secret") {
+      if (!(await deleteBmcObject(tx, kind, namespace, name))) throw notFound(kind, namespace, name);
+      return;
+    }
     const table = TABLES[kind];
     const gone = await db
       .delete(table)

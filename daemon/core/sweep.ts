@@ -1,9 +1,12 @@
 /** Server-side endings: timeouts the agent did not report, and re-runs of finished workflows. */
 import { and, eq, gt, sql } from "drizzle-orm";
 import { WispError } from "../lib/errors.ts";
+import { workflowFields } from "../lib/log.ts";
 import { workflowActions, workflows } from "../store/schema.ts";
 import { TERMINAL_STATES } from "../workflow/definition.ts";
 import { lockWrites, prepareNetboot } from "./apply.ts";
+import { findMachine } from "./bmc-objects.ts";
+import { startNetboot } from "./bmc-jobs.ts";
 import { findHardware } from "./hardware.ts";
 import type { CoreContext, WorkflowRow } from "./objects.ts";
 import { actionFailed, resetWorkflow, workflowTimedOut } from "./transitions.ts";
@@ -81,7 +84,7 @@ async function sweepOne(ctx: CoreContext, id: string, now: Date): Promise<SweptW
       events = await actionFailed(tx, wf, current, "TIMEOUT", `no report within ${current.timeout}s + ${ACTION_TIMEOUT_GRACE_SECONDS}s grace`);
     }
     await recordEvents(tx, wf.id, events);
-    if (events.length) ctx.logger?.info({ workflowId: `${wf.namespace}/${wf.name}`, state: wf.state }, "workflow timeout swept");
+    if (events.length) ctx.logger?.info({ ...workflowFields(wf), workflowId: `${wf.namespace}/${wf.name}`, state: wf.state }, "workflow timeout swept");
     return events.length > 0 ? { namespace: wf.namespace, name: wf.name, state: wf.state, events } : undefined;
   });
 }
@@ -97,7 +100,12 @@ export async function rerunWorkflow(ctx: CoreContext, namespace: string, name: s
       throw new WispError("invalid_state", `Workflow ${namespace}/${name} is ${wf.state}; only a finished workflow can be re-run`);
     }
     await recordEvents(tx, wf.id, await resetWorkflow(tx, wf));
-    if (wf.toggleAllowNetboot) {
+    const machine = await rerunMachine(tx, wf);
+    if (machine) {
+      // bootMode netboot (issue 9): PREPARING again until a new BMC job has power-cycled it into PXE.
+      await db.update(workflows).set({ state: "PREPARING" }).where(eq(workflows.id, wf.id));
+      await startNetboot(tx, wf, machine.hw, machine.machine);
+    } else if (wf.toggleAllowNetboot) {
       const hw = wf.hardwareRef ? await findHardware(db, namespace, wf.hardwareRef, true) : undefined;
       if (hw) await prepareNetboot(tx, wf.id, hw, "PREPARING");
       else {
@@ -110,4 +118,12 @@ export async function rerunWorkflow(ctx: CoreContext, namespace: string, name: s
     }
     return (await findWorkflow(db, namespace, name))!;
   });
+}
+
+/** The Hardware and Machine a re-run netboot workflow power-cycles, when it has both. */
+async function rerunMachine(ctx: CoreContext, wf: WorkflowRow) {
+  if (wf.bootMode !== "netboot" || !wf.hardwareRef) return undefined;
+  const hw = await findHardware(ctx.db, wf.namespace, wf.hardwareRef, true);
+  const machine = hw?.spec.bmcRef?.name ? await findMachine(ctx.db, hw.namespace, hw.spec.bmcRef.name) : undefined;
+  return hw && machine ? { hw, machine } : undefined;
 }

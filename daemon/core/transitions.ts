@@ -5,6 +5,7 @@
 import { eq } from "drizzle-orm";
 import { actionLogs, workflowActions, workflows } from "../store/schema.ts";
 import type { ActionState, WorkflowState } from "../workflow/definition.ts";
+import { diskBootAfterSuccess } from "./bmc-jobs.ts";
 import { findHardware, setAllowPXE } from "./hardware.ts";
 import type { CoreContext, WorkflowRow } from "./objects.ts";
 import type { ActionRow, EventInput } from "./workflows.ts";
@@ -66,6 +67,8 @@ export async function actionSucceeded(ctx: CoreContext, wf: WorkflowRow, action:
   await patchWorkflow(ctx, wf, { currentActionIndex: next, state: "SUCCESS", finishedAt: now });
   events.push(workflowEvent("RUNNING", "SUCCESS"));
   if (wf.toggleAllowNetboot) events.push(...(await disallowNetboot(ctx, wf)));
+  // bootOptions.diskBootOnSuccess (issue 9): a BMC job sets disk boot and power-cycles.
+  events.push(...(await diskBootAfterSuccess(ctx, wf)));
   return events;
 }
 

@@ -6,6 +6,9 @@ export const KIND_NAMES = {
   Hardware: { plural: "hardware", aliases: ["hardware", "hardwares", "hw"] },
   Template: { plural: "templates", aliases: ["template", "templates", "tpl"] },
   Workflow: { plural: "workflows", aliases: ["workflow", "workflows", "wf"] },
+  Machine: { plural: "machines", aliases: ["machine", "machines", "bmc"] },
+  Job: { plural: "jobs", aliases: ["job", "jobs"] },
+  Secret: { plural: "secrets", aliases: ["secret", "secrets"] },
 } as const satisfies Record<Kind, { plural: string; aliases: readonly string[] }>;
 
 /** The kind a user word or URL segment names (case-insensitive), or undefined. */

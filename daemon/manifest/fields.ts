@@ -169,6 +169,8 @@ export const WORKFLOW_SPEC = obj(
       bootMode: { type: "enum", values: ["netboot", "isoboot", "customboot"], aliases: { iso: "isoboot" } },
       isoURL: { type: "string", check: urlCheck("http", "https") },
       custombootConfig: { type: "unsupported", note: "customboot BMC actions" },
+      // Wisp's own: after SUCCESS, persistent disk boot and a power cycle through the Machine's BMC.
+      diskBootOnSuccess: bool,
     }),
   },
   { template: "templateRef", hardware: "hardwareRef" },

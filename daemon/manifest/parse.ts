@@ -26,7 +26,7 @@ export interface ParseOptions {
 }
 
 /** Wrappers that hold several objects in `items`: kubectl's generic List and the typed ones. */
-const LIST_KINDS = new Set(["List", "HardwareList", "TemplateList", "WorkflowList"]);
+const LIST_KINDS = new Set(["List", "HardwareList", "TemplateList", "WorkflowList", "MachineList", "JobList", "SecretList"]);
 
 /** Aliases are expanded when decoding; this bounds "billion laughs" documents. */
 const MAX_ALIAS_COUNT = 100;

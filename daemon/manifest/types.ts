@@ -8,8 +8,23 @@
 export const API_VERSION = "tinkerbell.org/v1alpha1";
 export const DEFAULT_NAMESPACE = "default";
 
+/** apiVersion of Tinkerbell's BMC kinds (Rufio): Machine, Job, Task. */
+export const BMC_API_VERSION = "bmc.tinkerbell.org/v1alpha1";
+/** apiVersion of Kubernetes' Secret, which holds a Machine's BMC credentials. */
+export const SECRET_API_VERSION = "v1";
+
 /** The kinds Wisp stores. */
-export type Kind = "Hardware" | "Template" | "Workflow";
+export type Kind = "Hardware" | "Template" | "Workflow" | "Machine" | "Job" | "Secret";
+
+/** The apiVersion each kind is written with. */
+export const KIND_API_VERSION: Readonly<Record<Kind, string>> = {
+  Hardware: API_VERSION,
+  Template: API_VERSION,
+  Workflow: API_VERSION,
+  Machine: BMC_API_VERSION,
+  Job: BMC_API_VERSION,
+  Secret: SECRET_API_VERSION,
+};
 
 /** Object metadata as stored: namespace filled in, server-set Kubernetes fields dropped. */
 export interface ObjectMeta {
@@ -180,6 +195,8 @@ export interface BootOptions {
   toggleAllowNetboot?: boolean;
   bootMode?: BootMode;
   isoURL?: string;
+  /** Wisp: after SUCCESS, set the Machine's boot device to disk (persistent) and power-cycle it. */
+  diskBootOnSuccess?: boolean;
 }
 
 export interface WorkflowSpec {
@@ -197,8 +214,72 @@ interface Base<K extends Kind, S> {
   spec: S;
 }
 
+/** A reference to an object by name and namespace (Rufio's SecretReference, MachineRef). */
+export interface ObjectRef {
+  name?: string;
+  namespace?: string;
+}
+
+/** Machine `spec.connection` (Rufio): where the BMC is and how to log in. */
+export interface MachineConnection {
+  host?: string;
+  port?: number;
+  authSecretRef?: ObjectRef;
+  insecureTLS?: boolean;
+  providerOptions?: {
+    /** Normalised to Wisp's provider names (Rufio's `gofish` is `redfish`). */
+    preferredOrder?: ("ipmitool" | "redfish")[];
+    ipmitool?: { port?: number; cipherSuite?: string };
+    redfish?: { port?: number; useBasicAuth?: boolean; systemName?: string };
+  };
+}
+
+export interface MachineSpec {
+  connection?: MachineConnection;
+}
+
+export type JobPowerAction = "on" | "off" | "soft" | "cycle" | "reset" | "status";
+export type JobBootDevice = "pxe" | "disk" | "bios" | "cdrom";
+
+/** One step of a Job (Rufio's Action: exactly one of the three actions; Wisp adds the rest). */
+export interface JobTask {
+  powerAction?: JobPowerAction;
+  oneTimeBootDeviceAction?: { device?: JobBootDevice[]; efiBootMode?: boolean };
+  virtualMediaAction?: { mediaURL?: string; kind?: string };
+  /** Wisp: a boot device that stays set (Rufio has only the one-time action). */
+  bootDeviceAction?: { device?: JobBootDevice; efiBootMode?: boolean; persistent?: boolean };
+  /** Wisp: seconds one attempt of this step may take (default 60). */
+  timeout?: number;
+  /** Wisp: attempts after the first when the step fails or times out (default 2). */
+  retries?: number;
+}
+
+export interface JobSpec {
+  machineRef?: ObjectRef;
+  tasks?: JobTask[];
+}
+
+/** A Secret's checked values: `data` holds them decoded (`stringData` merged over base64 `data`). */
+export interface SecretSpec {
+  type?: string;
+  data: Record<string, string>;
+}
+
 export type Hardware = Base<"Hardware", HardwareSpec>;
 export type Template = Base<"Template", TemplateSpec>;
 export type Workflow = Base<"Workflow", WorkflowSpec>;
+export type Machine = Base<"Machine", MachineSpec>;
+export type Job = Base<"Job", JobSpec>;
+/**
+ * A v1 Secret once checked: every value decoded into `stringData` (base64 `data` included), so
+ * that checking it again gives the same object.
+ */
+export interface Secret {
+  apiVersion: string;
+  kind: "Secret";
+  metadata: ObjectMeta;
+  type?: string;
+  stringData: Record<string, string>;
+}
 /** Any manifest object Wisp accepts. */
-export type Manifest = Hardware | Template | Workflow;
+export type Manifest = Hardware | Template | Workflow | Machine | Job | Secret;

@@ -3,9 +3,10 @@
  * reasons it is not one.
  */
 import type { Diagnostic } from "../lib/errors.ts";
+import { checkSecret, JOB_SPEC, jobRules, MACHINE_SPEC } from "./bmc-fields.ts";
 import { HARDWARE_SPEC, OBJECT_META, TEMPLATE_SPEC, WORKFLOW_SPEC } from "./fields.ts";
 import { checkObject, describe, formatPath, isObject, setOwn, suggest, type ObjectSpec, type Path } from "./schema.ts";
-import { API_VERSION, DEFAULT_NAMESPACE, type Hardware, type Kind, type Manifest } from "./types.ts";
+import { DEFAULT_NAMESPACE, KIND_API_VERSION, type Hardware, type Job, type Kind, type Manifest } from "./types.ts";
 import { quote, sameSubnet } from "./values.ts";
 
 /** Where an object came from. */
@@ -23,17 +24,31 @@ export interface Validated {
   warnings: Diagnostic[];
 }
 
-const SPECS = { Hardware: HARDWARE_SPEC, Template: TEMPLATE_SPEC, Workflow: WORKFLOW_SPEC } as const satisfies Record<Kind, ObjectSpec>;
+// A Secret has no spec: its own walk (checkSecret) keeps its values out of every message.
+const SECRET_SPEC: ObjectSpec = { type: "object", fields: {} };
+const SPECS = {
+  Hardware: HARDWARE_SPEC,
+  Template: TEMPLATE_SPEC,
+  Workflow: WORKFLOW_SPEC,
+  Machine: MACHINE_SPEC,
+  Job: JOB_SPEC,
+  Secret: SECRET_SPEC,
+} as const satisfies Record<Kind, ObjectSpec>;
 const KINDS = Object.keys(SPECS) as Kind[];
-const ACCEPTED = `Wisp accepts ${KINDS.slice(0, -1).join(", ")} and ${KINDS.at(-1)} (${API_VERSION})`;
+/** `A, B and C (group/v1), D and E (bmc...) and F (v1)`: the kinds grouped by apiVersion. */
+function acceptedKinds(): string {
+  const groups = new Map<string, Kind[]>();
+  for (const k of KINDS) groups.set(KIND_API_VERSION[k], [...(groups.get(KIND_API_VERSION[k]) ?? []), k]);
+  const and = (words: string[]) => (words.length > 1 ? `${words.slice(0, -1).join(", ")} and ${words.at(-1)}` : words[0]!);
+  const parts = [...groups].map(([version, kinds]) => `${and(kinds)} (${version})`);
+  return `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
+}
+const ACCEPTED = `Wisp accepts ${acceptedKinds()}`;
 
-/** Tinkerbell kinds Wisp will take later, with the apiVersion they belong to. */
+/** Tinkerbell kinds Wisp does not take, with the apiVersion they belong to and why. */
 const NOT_YET: Readonly<Record<string, string>> = {
-  Machine: "bmc.tinkerbell.org/v1alpha1",
-  Job: "bmc.tinkerbell.org/v1alpha1",
-  Task: "bmc.tinkerbell.org/v1alpha1",
-  Secret: "v1",
-  WorkflowRuleSet: API_VERSION,
+  Task: `Task (${KIND_API_VERSION.Job}) is not applied in Wisp: a Job runs its spec.tasks itself and shows each step in its status; apply a Job`,
+  WorkflowRuleSet: `WorkflowRuleSet (${KIND_API_VERSION.Workflow}) is not supported yet`,
 };
 
 /** The fields around `spec`, per kind; `apiVersion` and `kind` are checked before the walk. */
@@ -47,7 +62,14 @@ const envelope = (spec: ObjectSpec): ObjectSpec => ({
     status: { type: "dropped", warning: "set by Wisp; the given one is ignored" },
   },
 });
-const ENVELOPES = { Hardware: envelope(HARDWARE_SPEC), Template: envelope(TEMPLATE_SPEC), Workflow: envelope(WORKFLOW_SPEC) };
+const ENVELOPES = {
+  Hardware: envelope(HARDWARE_SPEC),
+  Template: envelope(TEMPLATE_SPEC),
+  Workflow: envelope(WORKFLOW_SPEC),
+  Machine: envelope(MACHINE_SPEC),
+  Job: envelope(JOB_SPEC),
+  Secret: { type: "object", fields: { apiVersion: { type: "string" }, kind: { type: "string" }, metadata: OBJECT_META } },
+} as const satisfies Record<Kind, ObjectSpec>;
 
 /** Checks across fields that a per-field table cannot express. */
 type Rule = (object: Manifest, error: (path: Path, message: string) => void, warn: (path: Path, message: string) => void) => void;
@@ -75,7 +97,14 @@ const hardwareRules: Rule = (object, error, warn) => {
   }
 };
 
-const RULES: Record<Kind, Rule> = { Hardware: hardwareRules, Template: () => {}, Workflow: () => {} };
+const RULES: Record<Kind, Rule> = {
+  Hardware: hardwareRules,
+  Template: () => {},
+  Workflow: () => {},
+  Machine: () => {},
+  Job: (object, error) => jobRules((object as Job).spec.tasks, error),
+  Secret: () => {},
+};
 
 /** Validates one already-decoded object (API create/update bodies). Never throws. */
 export function validateManifest(value: unknown, loc: ManifestLocation): Validated {
@@ -109,14 +138,22 @@ export function validateAt(value: unknown, loc: ManifestLocation, at: Path): Val
   }
   const kind = checkKind(value.kind, error);
   if (!kind) return { errors, warnings };
-  if (value.apiVersion === undefined || value.apiVersion === null) error(["apiVersion"], `required field is missing; expected ${quote(API_VERSION)}`);
-  else if (value.apiVersion !== API_VERSION) {
-    error(["apiVersion"], `expected ${quote(API_VERSION)} for kind ${kind}, got ${describe(value.apiVersion)}`);
+  const apiVersion = KIND_API_VERSION[kind];
+  if (value.apiVersion === undefined || value.apiVersion === null) error(["apiVersion"], `required field is missing; expected ${quote(apiVersion)}`);
+  else if (value.apiVersion !== apiVersion) {
+    error(["apiVersion"], `expected ${quote(apiVersion)} for kind ${kind}, got ${describe(value.apiVersion)}`);
   }
 
-  // Walk with empty metadata/spec filled in so that missing required fields are named by path.
-  const filled = { ...value, metadata: value.metadata ?? {}, spec: value.spec ?? {} };
-  const out = checkObject(ENVELOPES[kind], filled, [], { error, warn });
+  let out: Record<string, unknown>;
+  if (kind === "Secret") {
+    const { type, data } = checkSecret(value, error, warn);
+    const envelope = checkObject(ENVELOPES.Secret, { apiVersion: value.apiVersion, kind: value.kind, metadata: value.metadata ?? {} }, [], { error, warn });
+    out = { ...envelope, ...(type !== undefined ? { type } : {}), stringData: data };
+  } else {
+    // Walk with empty metadata/spec filled in so that missing required fields are named by path.
+    const filled = { ...value, metadata: value.metadata ?? {}, spec: value.spec ?? {} };
+    out = checkObject(ENVELOPES[kind], filled, [], { error, warn });
+  }
   if (errors.length) return { errors, warnings };
 
   const metadata = out.metadata as Record<string, unknown>;
@@ -138,7 +175,7 @@ function checkKind(kind: unknown, error: (path: Path, message: string) => void):
   }
   if (Object.hasOwn(SPECS, kind)) return kind as Kind;
   if (Object.hasOwn(NOT_YET, kind)) {
-    error(["kind"], `${kind} (${NOT_YET[kind]}) is not supported yet; ${ACCEPTED}`);
+    error(["kind"], `${NOT_YET[kind]}; ${ACCEPTED}`);
   } else if (kind.endsWith("List")) {
     error(["kind"], `a ${kind} holds several objects; it is accepted in files, not as a single object; ${ACCEPTED}`);
   } else {

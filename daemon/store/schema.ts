@@ -17,7 +17,7 @@ import {
   unique,
   uuid,
 } from "drizzle-orm/pg-core";
-import type { BootMode, HardwareSpec, TemplateSpec, WorkflowSpec } from "../manifest/types.ts";
+import type { BootMode, HardwareSpec, JobSpec, JobTask, MachineSpec, TemplateSpec, WorkflowSpec } from "../manifest/types.ts";
 import type { ActionState, WorkflowState } from "../workflow/definition.ts";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
@@ -208,5 +208,104 @@ export const actionLogs = pgTable(
     unique("action_logs_seq_key").on(t.actionId, t.attempt, t.seq),
     index("action_logs_workflow_idx").on(t.workflowId, t.id),
     check("action_logs_stream_check", sql`${t.stream} IN ('stdout','stderr')`),
+  ],
+);
+
+const BMC_JOB_STATES = "'Pending','Running','Completed','Failed'";
+
+/** Secrets (v1): BMC credentials. `data` holds the decoded values; the API never returns them. */
+export const secrets = pgTable(
+  "secrets",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    labels: labels(),
+    annotations: annotations(),
+    type: text("type"),
+    data: jsonb("data").$type<Record<string, string>>().notNull(),
+    resourceVersion: resourceVersion(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [unique("secrets_namespace_name_key").on(t.namespace, t.name)],
+);
+
+/** BMC Machines (bmc.tinkerbell.org Machine) with the power state the poller last saw. */
+export const machines = pgTable(
+  "machines",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    labels: labels(),
+    annotations: annotations(),
+    spec: jsonb("spec").$type<MachineSpec>().notNull(),
+    powerState: text("power_state").$type<"on" | "off" | "unknown">().notNull().default("unknown"),
+    /** The provider that last answered (ipmitool, redfish). */
+    provider: text("provider"),
+    polledAt: stamp("polled_at"),
+    /** Last poll or step error (never holds a credential); null once a poll succeeds. */
+    lastError: text("last_error"),
+    failures: integer("failures").notNull().default(0),
+    resourceVersion: resourceVersion(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [unique("machines_namespace_name_key").on(t.namespace, t.name)],
+);
+
+/** BMC Jobs: an ordered list of steps against one Machine; `workflowId` when a workflow made it. */
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    labels: labels(),
+    annotations: annotations(),
+    spec: jsonb("spec").$type<JobSpec>().notNull(),
+    machineNamespace: text("machine_namespace").notNull(),
+    machineName: text("machine_name").notNull(),
+    state: text("state").$type<"Pending" | "Running" | "Completed" | "Failed">().notNull().default("Pending"),
+    message: text("message"),
+    startedAt: stamp("started_at"),
+    finishedAt: stamp("finished_at"),
+    workflowId: uuid("workflow_id").references(() => workflows.id, { onDelete: "set null" }),
+    /** Why a workflow made the job: `netboot` (PREPARING) or `disk-boot` (after SUCCESS). */
+    purpose: text("purpose"),
+    resourceVersion: resourceVersion(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique("jobs_namespace_name_key").on(t.namespace, t.name),
+    index("jobs_state_idx").on(t.state),
+    index("jobs_machine_idx").on(t.machineNamespace, t.machineName),
+    check("jobs_state_check", sql.raw(`state IN (${BMC_JOB_STATES})`)),
+  ],
+);
+
+/** The steps of a job, in order, with their own state, attempts and times. */
+export const jobSteps = pgTable(
+  "job_steps",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    jobId: uuid("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    task: jsonb("task").$type<JobTask>().notNull(),
+    state: text("state").$type<"Pending" | "Running" | "Completed" | "Failed">().notNull().default("Pending"),
+    attempt: integer("attempt").notNull().default(0),
+    retries: integer("retries").notNull(),
+    timeout: integer("timeout").notNull(),
+    startedAt: stamp("started_at"),
+    finishedAt: stamp("finished_at"),
+    message: text("message"),
+  },
+  (t) => [
+    unique("job_steps_position_key").on(t.jobId, t.position),
+    check("job_steps_state_check", sql.raw(`state IN (${BMC_JOB_STATES})`)),
   ],
 );

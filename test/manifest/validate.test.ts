@@ -43,30 +43,31 @@ describe("envelope", () => {
   test("unknown kind names it, suggests, and lists the accepted ones", () => {
     const r = validateManifest({ apiVersion: V1, kind: "hardware", metadata: { name: "x" } }, LOC);
     expect(pairs(r.errors)).toEqual([
-      'kind: unknown kind "hardware" (did you mean Hardware?); Wisp accepts Hardware, Template and Workflow (tinkerbell.org/v1alpha1)',
+      'kind: unknown kind "hardware" (did you mean Hardware?); Wisp accepts Hardware, Template and Workflow (tinkerbell.org/v1alpha1), Machine and Job (bmc.tinkerbell.org/v1alpha1) and Secret (v1)',
     ]);
     expect(pairs(validateManifest({ apiVersion: V1, kind: "Pod", metadata: { name: "x" } }, LOC).errors)).toEqual([
-      'kind: unknown kind "Pod"; Wisp accepts Hardware, Template and Workflow (tinkerbell.org/v1alpha1)',
+      'kind: unknown kind "Pod"; Wisp accepts Hardware, Template and Workflow (tinkerbell.org/v1alpha1), Machine and Job (bmc.tinkerbell.org/v1alpha1) and Secret (v1)',
     ]);
   });
 
   test("missing kind", () => {
     expect(pairs(validateManifest({ apiVersion: V1, metadata: { name: "x" } }, LOC).errors)).toEqual([
-      "kind: required field is missing; Wisp accepts Hardware, Template and Workflow (tinkerbell.org/v1alpha1)",
+      "kind: required field is missing; Wisp accepts Hardware, Template and Workflow (tinkerbell.org/v1alpha1), Machine and Job (bmc.tinkerbell.org/v1alpha1) and Secret (v1)",
     ]);
   });
 
-  test("BMC kinds and Secret are reported as not supported yet", () => {
-    const cases: [string, string][] = [
-      ["bmc.tinkerbell.org/v1alpha1", "Machine"],
-      ["bmc.tinkerbell.org/v1alpha1", "Job"],
-      ["bmc.tinkerbell.org/v1alpha1", "Task"],
-      ["v1", "Secret"],
+  test("BMC kinds and Secret are taken with their own apiVersion; Task is refused with what to do instead", () => {
+    const cases: [string, string, string][] = [
+      ["bmc.tinkerbell.org/v1alpha1", "Machine", "spec.connection: required field is missing"],
+      ["bmc.tinkerbell.org/v1alpha1", "Job", "spec.machineRef: required field is missing"],
     ];
-    for (const [apiVersion, kind] of cases) {
-      const r = validateManifest({ apiVersion, kind, metadata: { name: "x" } }, LOC);
-      expect(pairs(r.errors)).toEqual([`kind: ${kind} (${apiVersion}) is not supported yet; Wisp accepts Hardware, Template and Workflow (tinkerbell.org/v1alpha1)`]);
+    for (const [apiVersion, kind, first] of cases) {
+      expect(pairs(validateManifest({ apiVersion, kind, metadata: { name: "x" } }, LOC).errors)[0]).toEqual(first);
     }
+    expect(validateManifest({ apiVersion: "v1", kind: "Secret", metadata: { name: "x" } }, LOC).errors).toEqual([]);
+    expect(pairs(validateManifest({ apiVersion: "bmc.tinkerbell.org/v1alpha1", kind: "Task", metadata: { name: "x" } }, LOC).errors)).toEqual([
+      `kind: Task (bmc.tinkerbell.org/v1alpha1) is not applied in Wisp: a Job runs its spec.tasks itself and shows each step in its status; apply a Job; ${"Wisp accepts Hardware, Template and Workflow (tinkerbell.org/v1alpha1), Machine and Job (bmc.tinkerbell.org/v1alpha1) and Secret (v1)"}`,
+    ]);
   });
 
   test("missing metadata or name names metadata.name", () => {

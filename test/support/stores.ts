@@ -36,7 +36,7 @@ export async function openTestStore(driver: Driver): Promise<{ store: Store; dis
   return { store, dispose: async () => (await store.close(), await database.drop()) };
 }
 
-const TABLES = "action_logs, workflow_events, workflow_actions, workflow_tasks, workflows, templates, hardware";
+const TABLES = "action_logs, workflow_events, workflow_actions, workflow_tasks, workflows, templates, hardware, job_steps, jobs, machines, secrets";
 
 /** Empties every table (keeps the schema), so each test starts from nothing. */
 export async function resetStore(store: Store): Promise<void> {
