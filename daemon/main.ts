@@ -20,6 +20,7 @@ import type { Core } from "./core/types.ts";
 import { DEFAULT_WISP_USER_CLASS } from "./dhcp/classify.ts";
 import { decide } from "./dhcp/policy.ts";
 import { startDhcpServer, type DhcpServer } from "./dhcp/server.ts";
+import type { HardwareLookup } from "./dhcp/types.ts";
 import { AGENT_TOKEN_FILE, type AgentAuth } from "./grpc/auth.ts";
 import { startGrpcServer, type GrpcServer } from "./grpc/server.ts";
 import { bootRoutes } from "./http/boot-routes.ts";
@@ -29,6 +30,7 @@ import { createLogger, type Logger } from "./lib/log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./lib/metrics.ts";
 import { metadataRoutes } from "./metadata/routes.ts";
 import { interfaceIPv4 } from "./net/libc.ts";
+import { machineByAddress, machineByAgent } from "./ops/machines.ts";
 import { registerProcessMetrics } from "./ops/process-metrics.ts";
 import { createReadiness } from "./ops/readiness.ts";
 import { createNotifier } from "./ops/sd-notify.ts";
@@ -145,7 +147,7 @@ function bootDirs(config: Config, dataDir: string): { ipxeDir: string | undefine
 }
 
 /** Starts the TFTP server unless --tftp-port is 0: iPXE binaries by name, artifacts by path. */
-async function startTftp(config: Config, dataDir: string, metrics: MetricsRegistry, log: Logger): Promise<TftpServer | undefined> {
+async function startTftp(config: Config, dataDir: string, metrics: MetricsRegistry, log: Logger, index: HardwareLookup): Promise<TftpServer | undefined> {
   if (config.tftpPort === 0) {
     log.info({ reason: "--tftp-port 0" }, "tftp off");
     return undefined;
@@ -154,7 +156,7 @@ async function startTftp(config: Config, dataDir: string, metrics: MetricsRegist
   if (ipxeDir === undefined) log.warn({ path: DEFAULT_IPXE_DIR, hint: "apt-get install ipxe, or set --ipxe-dir" }, "tftp has no ipxe binaries");
   const files = createFileSource({ ipxeDir, artifactsDir });
   try {
-    const server = await startTftpServer({ hostname: config.listenAddress, port: config.tftpPort, files, logger: log, metrics });
+    const server = await startTftpServer({ hostname: config.listenAddress, port: config.tftpPort, files, logger: log, metrics, machine: machineByAddress(index) });
     log.info({ ipxeDir, artifactsDir }, "tftp serving");
     return server;
   } catch (e) {
@@ -167,7 +169,7 @@ async function startTftp(config: Config, dataDir: string, metrics: MetricsRegist
 }
 
 /** Starts the agents' workflow service (gRPC) with its authentication and TLS; a port that cannot be bound fails start-up. */
-async function startGrpc(config: Config, dataDir: string, core: Core, metrics: MetricsRegistry, log: Logger): Promise<GrpcServer> {
+async function startGrpc(config: Config, dataDir: string, core: Core, metrics: MetricsRegistry, log: Logger, index: HardwareLookup): Promise<GrpcServer> {
   let auth: AgentAuth = { mode: "off" };
   if (config.agentAuth === "token") {
     const { token, path, created } = resolveApiToken(dataDir, config.agentToken, AGENT_TOKEN_FILE);
@@ -185,7 +187,7 @@ async function startGrpc(config: Config, dataDir: string, core: Core, metrics: M
   };
   const tls = config.grpcTlsCert && config.grpcTlsKey ? { cert: read(config.grpcTlsCert, "grpc-tls-cert"), key: read(config.grpcTlsKey, "grpc-tls-key") } : undefined;
   try {
-    return await startGrpcServer({ hostname: config.listenAddress, port: config.grpcPort, core, auth, tls, logger: log, metrics });
+    return await startGrpcServer({ hostname: config.listenAddress, port: config.grpcPort, core, auth, tls, logger: log, metrics, machine: machineByAgent(index) });
   } catch (e) {
     throw new WispError("invalid_argument", `grpc: cannot listen on ${config.listenAddress}:${config.grpcPort}: ${(e as Error).message}`, { field: "grpc-port" });
   }
@@ -260,11 +262,11 @@ async function run(config: Config, log: Logger): Promise<void> {
   // A default port that cannot be bound turns the part off (logged); that is not "not ready".
   if (syslog) listening.syslog?.ready(`${config.listenAddress}:${syslog.server.port}`);
   else listening.syslog?.ready("off: see the \"syslog off\" log line");
-  const tftp = await startTftp(config, dataDir, metrics, log);
+  const tftp = await startTftp(config, dataDir, metrics, log, index);
   if (tftp) listening.tftp?.ready(`${config.listenAddress}:${tftp.port}`);
   else listening.tftp?.ready("off: see the \"tftp off\" log line");
   metrics.gaugeFunction("wisp_action_index_entries", "Agents whose GetAction answer is held in memory", () => actions.size);
-  const grpc = await startGrpc(config, dataDir, core, metrics, log);
+  const grpc = await startGrpc(config, dataDir, core, metrics, log, index);
   grpcPort = grpc.port;
   listening.grpc.ready(`${config.listenAddress}:${grpc.port}`);
   if (config.agentAuth === "token") agentToken = resolveApiToken(dataDir, config.agentToken, AGENT_TOKEN_FILE).token;

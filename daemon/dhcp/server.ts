@@ -206,7 +206,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     const size = dhcpLength(reply);
     if (size > l.reply.length) {
       metrics.drops.labels(l.iface, "reply-too-large").inc();
-      logger.error({ ...packetFields(l, req, cls, peerPort, peerAddress), bytes: size, max: l.reply.length }, "dhcp reply too large");
+      logger.error({ ...packetFields(l, req, cls, peerPort, peerAddress), hardware: hardwareName(decision), bytes: size, max: l.reply.length }, "dhcp reply too large");
       return;
     }
     const view = l.reply.subarray(0, encodeDhcp(reply, l.reply, 0));
@@ -229,7 +229,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
           address = formatIpv4(delivery.ip);
         } else {
           metrics.fallbacks.labels(l.iface, "arp-failed").inc();
-          warn(l, { iface: l.iface, mac: delivery.mac, error: arp.error }, "arp entry not set; broadcasting the reply");
+          warn(l, { iface: l.iface, mac: delivery.mac, hardware: hardwareName(decision), error: arp.error }, "arp entry not set; broadcasting the reply");
           address = LIMITED_BROADCAST;
           how = "broadcast";
         }
@@ -241,7 +241,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
       if (!l.socket.send(view, delivery.port, address)) throw new Error("socket buffer full");
     } catch (e) {
       metrics.drops.labels(l.iface, "send-failed").inc();
-      warn(l, { iface: l.iface, peer: `${address}:${delivery.port}`, mac: cls.mac, error: (e as Error).message }, "dhcp reply not sent");
+      warn(l, { iface: l.iface, peer: `${address}:${delivery.port}`, mac: cls.mac, hardware: hardwareName(decision), error: (e as Error).message }, "dhcp reply not sent");
       return;
     }
     metrics.replies.labels(l.iface, type).inc();

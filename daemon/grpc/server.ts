@@ -7,7 +7,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { ActionAssignment, Core } from "../core/types.ts";
 import { WispError, type ErrorCode } from "../lib/errors.ts";
-import type { Logger } from "../lib/log.ts";
+import { machineFields, type Logger, type MachineFields } from "../lib/log.ts";
 import type { MetricsRegistry } from "../lib/metrics.ts";
 import { checkAgentAuth, type AgentAuth } from "./auth.ts";
 import { createWorkflowCodec, SERVICE_NAME, WORKFLOW_PROTO } from "./codec.ts";
@@ -32,6 +32,8 @@ export interface GrpcServerOptions {
   metrics: MetricsRegistry;
   protoFile?: string;
   logsProtoFile?: string;
+  /** ops: the machine an agent is (its MAC and Hardware), so each call's log line carries it. */
+  machine?: (agentId: string) => MachineFields;
 }
 
 /** A running workflow service. */
@@ -151,7 +153,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       void outcome.then((o) => {
         requests.labels(method, grpc.status[o.code]).inc();
         seconds.labels(method).observe((performance.now() - started) / 1000);
-        logOutcome(log, method, peer, o);
+        logOutcome(log, method, peer, o, opts.machine);
         if (o.headers) {
           const md = new grpc.Metadata();
           for (const [k, v] of Object.entries(o.headers)) md.set(k, v);
@@ -196,8 +198,11 @@ function failure(e: unknown, fields: Record<string, unknown>): Outcome {
   return { code: grpc.status.INTERNAL, details: "internal error (see the wispd log)", fields, err: e };
 }
 
-function logOutcome(log: Logger, method: Method, peer: string, o: Outcome): void {
-  const line = { method, peer, code: grpc.status[o.code], ...o.fields, ...(o.code === grpc.status.OK ? {} : { reason: o.details }) };
+function logOutcome(log: Logger, method: Method, peer: string, o: Outcome, machine?: (agentId: string) => MachineFields): void {
+  const agentId = typeof o.fields.agentId === "string" ? o.fields.agentId : undefined;
+  const workflow = typeof o.fields.workflowId === "string" && o.fields.workflowId !== "" ? o.fields.workflowId : undefined;
+  const who = machineFields({ ...(agentId !== undefined ? machine?.(agentId) : {}), workflow });
+  const line = { method, peer, code: grpc.status[o.code], ...o.fields, ...who, ...(o.code === grpc.status.OK ? {} : { reason: o.details }) };
   switch (o.code) {
     case grpc.status.OK:
       // Log batches come several times a second while an action runs.

@@ -5,10 +5,11 @@
  */
 import type { udp } from "bun";
 import type { HardwareLookup } from "../dhcp/types.ts";
-import type { Logger } from "../lib/log.ts";
+import { hostFields, type Logger, type MachineFields } from "../lib/log.ts";
 import type { Counter, Family, MetricsRegistry } from "../lib/metrics.ts";
 import { attribute, lineFromDatagram, peerAddress } from "./line.ts";
 import type { EvictReason, SyslogStore } from "./store.ts";
+import { parseIpv4 } from "../wire/address.ts";
 
 /** The syslog port (RFC 5426 3.3); iPXE and the Hook's syslogd send there and nowhere else. */
 export const DEFAULT_SYSLOG_PORT = 514;
@@ -75,6 +76,11 @@ export async function startSyslogServer(opts: SyslogServerOptions): Promise<Sysl
   const now = opts.now ?? Date.now;
   const allow = rateLimiter(opts.rate ?? { perSecond: SOURCE_LINES_PER_SECOND, burst: SOURCE_BURST }, now);
 
+  // ops: the machine that sent a datagram (the hardware index by its address), for log lines.
+  const machineAt = (peer: string): MachineFields => {
+    const ip = parseIpv4(peer);
+    return hostFields(ip.ok ? lookup.byIp(ip.value) : undefined);
+  };
   const receive = (data: Uint8Array, address: string): void => {
     const peer = peerAddress(address);
     if (data.length === 0) return drop("empty");
@@ -86,7 +92,7 @@ export async function startSyslogServer(opts: SyslogServerOptions): Promise<Sysl
     if (source.kind === "unknown") metrics.unattributed.inc();
     // Debug, not warn: the line is kept for the operator and counted; a warning per datagram
     // would copy a misbehaving machine's every line into wispd's own log.
-    if (line.error !== undefined) log.debug({ peer, error: line.error }, "syslog datagram malformed");
+    if (line.error !== undefined) log.debug({ peer, error: line.error, ...machineAt(peer) }, "syslog datagram malformed");
   };
   const drop = (reason: "empty" | "rate"): void => {
     metrics.messages.labels("dropped").inc();

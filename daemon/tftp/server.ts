@@ -6,7 +6,7 @@
  */
 import type { udp } from "bun";
 import type { MetricsRegistry } from "../lib/metrics.ts";
-import type { Logger } from "../lib/log.ts";
+import { machineFields, machineLogger, type Logger, type MachineFields } from "../lib/log.ts";
 import {
   ACK, DATA_HEADER_LENGTH, ERROR, ErrorCode, OACK, RRQ, WRQ,
   decodeTftp, encodeDataHeader, encodeTftp, tftpLength, type TftpOption, type TftpPacket,
@@ -37,6 +37,8 @@ export interface TftpServerOptions {
   metrics: MetricsRegistry;
   negotiation?: Partial<NegotiationConfig>;
   retries?: number;
+  /** ops: the machine at a peer address (or named by the MAC in the path), for the log lines. */
+  machine?: (address: string, mac?: string) => MachineFields;
   maxTransfers?: number;
 }
 
@@ -131,7 +133,7 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
     if (transfers.size + starting.size >= maxTransfers) {
       metrics.requests.labels("busy").inc();
       sendError(reply, ErrorCode.notDefined, "server busy, try again", "busy");
-      log.warn({ peer, path: read.name, mac: read.mac, active: transfers.size }, "tftp busy");
+      log.warn({ peer, path: read.name, mac: read.mac, active: transfers.size, ...machineFields(opts.machine?.(address, read.mac) ?? {}) }, "tftp busy");
       return;
     }
     starting.add(peer);
@@ -141,7 +143,7 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
   function refuse(reply: (b: Uint8Array) => boolean, peer: string, path: string, mac: string | undefined, r: Refusal): void {
     metrics.requests.labels("refused").inc();
     sendError(reply, r.code, r.message, r.reason);
-    log.info({ peer, path, mac, reason: r.reason, code: r.code }, "tftp request refused");
+    log.info({ peer, path, mac, reason: r.reason, code: r.code, ...machineFields(opts.machine?.(peer.slice(0, peer.lastIndexOf(":")), mac) ?? {}) }, "tftp request refused");
   }
 
   async function startTransfer(reply: (b: Uint8Array) => boolean, peer: string, address: string, port: number, read: ReadRequest): Promise<void> {
@@ -151,7 +153,9 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
     const negotiated = negotiate(read.options, file.size, negotiation);
     let t: Transfer;
     try {
-      t = await Transfer.open({ opts, metrics, log, retries, read, file, negotiated, peer, address, port, control, sendError });
+      // ops: every line of the transfer carries the machine.
+      const who = opts.machine?.(address, read.mac);
+      t = await Transfer.open({ opts, metrics, log: who ? machineLogger(log, who) : log, retries, read, file, negotiated, peer, address, port, control, sendError });
     } catch (e) {
       await file.close();
       metrics.requests.labels("failed").inc();
