@@ -4,20 +4,27 @@
  * holding Debian's static busybox (every applet linked) and one shell script as its entrypoint:
  *
  * - image2disk: `IMG_URL`, `DEST_DISK`, `COMPRESSED` (true/false): streams the image
- *   (wget | gunzip | dd in 4 MiB chunks, a progress line every 16 MiB), syncs, and asks the
+ *   (wget | gunzip | dd in 4 MiB chunks, a progress line after each), syncs, and asks the
  *   kernel to read the new partition table when `DEST_DISK` is a block device.
  * - writefile: `DEST_DISK` (a partition), `FS_TYPE`, `DEST_PATH`, `CONTENTS`, `UID`, `GID`,
- *   `MODE`, `DIRMODE`: mounts, writes, sets owner and modes, unmounts.
+ *   `MODE`, `DIRMODE`: mounts, writes, sets owner and modes, unmounts. When it cannot mount (not a
+ *   block device, a kernel without the filesystem, no privilege) a FAT partition is written with
+ *   mtools instead, which the image carries (Debian's binary and the libraries it links).
  * - reboot: its image's last path component is `reboot`, which wisp-agent recognises
  *   (agent/reboot.ts); it syncs and reboots the machine with sysrq `b` (a privileged container
  *   may write /proc/sysrq-trigger; reboot(2) in a PID namespace would only end the namespace).
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { TestDocker } from "../../support/docker.ts";
 
 const BUSYBOX = "/bin/busybox";
+/** mtools and what it links, for writefile on FAT when the kernel cannot mount it (package mtools). */
+const MTOOLS = { binary: "/usr/bin/mtools", links: ["mcopy", "mmd", "mdir", "mtype"] };
+/** glibc's iconv modules for FAT's code pages (mtools converts names through codepage 850). */
+const GCONV_DIR = "/usr/lib/x86_64-linux-gnu/gconv";
+const GCONV_FILES = ["gconv-modules", "gconv-modules.cache", "IBM850.so", "IBM437.so"];
 /** Bytes dd writes per call: progress is counted in these. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -37,7 +44,7 @@ wget -q -O- "$IMG_URL" | $unpack | {
     out=$(dd bs=${CHUNK_BYTES} count=1 iflag=fullblock seek=$n of="$DEST_DISK" conv=notrunc 2>&1) || { echo "image2disk: dd to $DEST_DISK failed: $out" >&2; exit 1; }
     case "$out" in "0+0 records in"*) break ;; esac
     n=$((n + 1))
-    [ $((n % 4)) -eq 0 ] && echo "image2disk: $((n * ${CHUNK_BYTES / (1024 * 1024)})) MiB written"
+    echo "image2disk: $((n * ${CHUNK_BYTES / (1024 * 1024)})) MiB written"
   done
   echo "image2disk: done, $n chunks of ${CHUNK_BYTES / (1024 * 1024)} MiB (the last may be partial)"
 } || { echo "image2disk: streaming $IMG_URL failed" >&2; exit 1; }
@@ -53,33 +60,56 @@ const WRITEFILE = `#!/bin/sh
 # writefile: CONTENTS -> DEST_PATH on the DEST_DISK partition (FS_TYPE), with owner and modes.
 : "\${DEST_DISK:?writefile: DEST_DISK is required}" "\${FS_TYPE:?writefile: FS_TYPE is required}" "\${DEST_PATH:?writefile: DEST_PATH is required}"
 case "$DEST_PATH" in /*) ;; *) echo "writefile: DEST_PATH must be absolute, got '$DEST_PATH'" >&2; exit 2 ;; esac
-mnt=/mnt/target
-mkdir -p "$mnt"
 i=0
 while [ ! -e "$DEST_DISK" ]; do i=$((i + 1)); [ $i -gt 50 ] && { echo "writefile: $DEST_DISK does not exist" >&2; exit 1; }; sleep 0.1; done
-mount -t "$FS_TYPE" "$DEST_DISK" "$mnt" || { echo "writefile: mount -t $FS_TYPE $DEST_DISK failed" >&2; exit 1; }
-echo "writefile: mounted $DEST_DISK ($FS_TYPE)"
-target="$mnt$DEST_PATH"
-dir=\${target%/*}
+printf '%s' "$CONTENTS" > /tmp/contents
 status=0
 # Owners and modes: FAT keeps neither, so there a refusal is noted, elsewhere it fails the action.
 note() { if [ "$FS_TYPE" = vfat ]; then echo "writefile: $FS_TYPE keeps no $1 (ignored)"; else echo "writefile: setting the $1 failed" >&2; status=1; fi; }
-if [ ! -d "$dir" ]; then mkdir -p "$dir" || status=1; [ -n "$DIRMODE" ] && { chmod "$DIRMODE" "$dir" 2>/dev/null || note "directory mode $DIRMODE"; }; fi
-[ $status -eq 0 ] && printf '%s' "$CONTENTS" > "$target" || status=1
-if [ $status -eq 0 ]; then
-  [ -n "$UID$GID" ] && { chown "\${UID:-0}:\${GID:-0}" "$target" 2>/dev/null || note "owner \${UID:-0}:\${GID:-0}"; }
-  [ -n "$MODE" ] && { chmod "$MODE" "$target" 2>/dev/null || note "mode $MODE"; }
-  echo "writefile: wrote $(wc -c < "$target") bytes to $DEST_PATH"
+mnt=/mnt/target
+mkdir -p "$mnt"
+# Only a block device is mounted (busybox would hunt for a free loop device for a file).
+if [ ! -b "$DEST_DISK" ]; then
+  out="$DEST_DISK is not a block device"
+elif out=$(mount -t "$FS_TYPE" "$DEST_DISK" "$mnt" 2>&1); then
+  echo "writefile: mounted $DEST_DISK ($FS_TYPE)"
+  target="$mnt$DEST_PATH"
+  dir=\${target%/*}
+  if [ ! -d "$dir" ]; then mkdir -p "$dir" || status=1; [ -n "$DIRMODE" ] && { chmod "$DIRMODE" "$dir" 2>/dev/null || note "directory mode $DIRMODE"; }; fi
+  [ $status -eq 0 ] && cp /tmp/contents "$target" || status=1
+  if [ $status -eq 0 ]; then
+    [ -n "$UID$GID" ] && { chown "\${UID:-0}:\${GID:-0}" "$target" 2>/dev/null || note "owner \${UID:-0}:\${GID:-0}"; }
+    [ -n "$MODE" ] && { chmod "$MODE" "$target" 2>/dev/null || note "mode $MODE"; }
+    echo "writefile: wrote $(wc -c < "$target") bytes to $DEST_PATH"
+  fi
+  sync
+  umount "$mnt" || { echo "writefile: umount failed" >&2; status=1; }
+  exit $status
 fi
+# No mount (a kernel without the filesystem, or no privilege): FAT is written with mtools.
+[ "$FS_TYPE" = vfat ] || { echo "writefile: cannot mount $DEST_DISK ($FS_TYPE): $out" >&2; exit 1; }
+echo "writefile: no mount ($out); writing with mtools"
+export MTOOLS_SKIP_CHECK=1
+dir=\${DEST_PATH%/*}
+path=""
+for part in $(echo "\${dir#/}" | tr '/' ' '); do
+  path="$path/$part"
+  mdir -i "$DEST_DISK" "::$path" >/dev/null 2>&1 || mmd -i "$DEST_DISK" "::$path" || { echo "writefile: mmd ::$path failed" >&2; exit 1; }
+done
+mcopy -o -i "$DEST_DISK" /tmp/contents "::$DEST_PATH" || { echo "writefile: mcopy to ::$DEST_PATH failed" >&2; exit 1; }
+[ -n "$UID$GID" ] && note "owner \${UID:-0}:\${GID:-0}"
+[ -n "$MODE$DIRMODE" ] && note "mode $MODE/$DIRMODE"
+echo "writefile: wrote $(mtype -i "$DEST_DISK" "::$DEST_PATH" | wc -c) bytes to $DEST_PATH"
 sync
-umount "$mnt" || { echo "writefile: umount failed" >&2; status=1; }
 exit $status
 `;
 
 const REBOOT = `#!/bin/sh
 # reboot: sync, then reboot the machine (sysrq b; needs a privileged container).
-echo "reboot: syncing and rebooting"
+echo "reboot: syncing and rebooting in 2 s"
 sync
+# Time for the agent to ship this output to wispd before the machine goes.
+sleep 2
 echo 1 > /proc/sys/kernel/sysrq 2>/dev/null
 echo b > /proc/sysrq-trigger
 sleep 30
@@ -104,12 +134,13 @@ export async function importActionImages(docker: TestDocker): Promise<Record<Act
       copyFileSync(BUSYBOX, join(dir, "bin", "busybox"));
       chmodSync(join(dir, "bin", "busybox"), 0o755);
       for (const a of applets) symlinkSync("busybox", join(dir, "bin", a));
+      if (name === "writefile") await addMtools(dir);
       writeFileSync(join(dir, "action.sh"), script);
       chmodSync(join(dir, "action.sh"), 0o755);
       const tar = Bun.spawnSync(["tar", "-C", dir, "--owner=0", "--group=0", "-c", "."]);
       if (tar.exitCode !== 0) throw new Error(`tar: ${tar.stderr.toString()}`);
       const [repo, tag] = actionImage(name).split(":");
-      const changes = ['ENTRYPOINT ["/action.sh"]', "ENV PATH=/bin"].map((c) => `&changes=${encodeURIComponent(c)}`).join("");
+      const changes = ['ENTRYPOINT ["/action.sh"]', "ENV PATH=/bin:/usr/bin"].map((c) => `&changes=${encodeURIComponent(c)}`).join("");
       const res = await fetch(`http://docker/images/create?fromSrc=-&repo=${encodeURIComponent(repo!)}&tag=${tag}${changes}`, {
         method: "POST",
         unix: docker.socket,
@@ -124,4 +155,23 @@ export async function importActionImages(docker: TestDocker): Promise<Record<Act
     }
   }
   return out;
+}
+
+// mtools with the libraries ldd names, at their own paths (the dynamic loader included).
+async function addMtools(root: string): Promise<void> {
+  if (!existsSync(MTOOLS.binary)) throw new Error(`${MTOOLS.binary} missing (apt-get install mtools)`);
+  const ldd = await Bun.$`ldd ${MTOOLS.binary}`.text();
+  const files = [MTOOLS.binary, ...[...ldd.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)].map((m) => m[1]!)];
+  for (const f of files) {
+    mkdirSync(join(root, dirname(f)), { recursive: true });
+    copyFileSync(f, join(root, f));
+    chmodSync(join(root, f), 0o755);
+  }
+  for (const l of MTOOLS.links) symlinkSync("mtools", join(root, dirname(MTOOLS.binary), l));
+  mkdirSync(join(root, GCONV_DIR, "gconv-modules.d"), { recursive: true });
+  const confs = readdirSync(join(GCONV_DIR, "gconv-modules.d")).map((f) => join("gconv-modules.d", f));
+  for (const f of [...GCONV_FILES, ...confs]) {
+    if (!existsSync(join(GCONV_DIR, f))) throw new Error(`${join(GCONV_DIR, f)} missing (package libc6)`);
+    copyFileSync(join(GCONV_DIR, f), join(root, GCONV_DIR, f));
+  }
 }
