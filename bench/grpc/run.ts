@@ -270,6 +270,20 @@ type RunRecord = {
   idle: { windowSeconds: number; requests: number; requestsPerSecond: number; wispdCpuSeconds: number; wispdCpuShare: number; wispdCpuMsPerRequest: number; getAction: CallSummary; other: CallSummary; errors: number };
 };
 
+/** The figures of the last run before daemon/core/action-index.ts (bench/results/grpc.json of 2026-11-22T06:31:24Z). */
+const BEFORE = {
+  date: "2026-11-22T06:31:24Z",
+  workRequestsPerSecond: 356.7,
+  workCpuMsPerRequest: 2.75,
+  workSeconds: 25.2,
+  getActionOkP50Ms: 2399.3,
+  getActionOkP99Ms: 4258.9,
+  idleCpuMsPerRequest: 2.01,
+  idleCpuShare: 0.402,
+  idleP50Ms: 12.28,
+  idleP99Ms: 1039.5,
+} as const;
+
 function markdown(r: RunRecord): string {
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
   const s = r.settings;
@@ -324,14 +338,29 @@ ${row("GetAction, other outcome", r.work.other)}
 | --- | ---: | ---: | ---: | ---: | --- |
 ${row("GetAction NOT_FOUND", r.idle.getAction)}
 ${row("GetAction, other outcome", r.idle.other)}
-## Where wispd's time goes (a separate profiling run, by hand)
+## Before and after the in-memory GetAction index
 
-\`bun --cpu-prof-md daemon/main.ts ...\` (same flags, CPU 0) under \`bench/grpc/load.ts --mode idle\` with 1000 agents
-for 20 s, on 2026-11-22: about 72 % of wispd's samples sit under PGlite (the WASM PostgreSQL running in
-wispd's own thread: each GetAction is one join query, and a NOT_FOUND a second one, \`daemon/core/engine.ts\`
-\`getAction\`), about 8-10 % in drizzle building the SQL text again on every call (\`buildQueryFromSourceParams\`,
-\`join\`, \`escapeName\`: no prepared statement), and most of the rest in the HTTP/2 and gRPC layers. The
-hot path queries the store per request, where STYLE.md asks for an in-memory index the store keeps fresh.
+\`daemon/core/action-index.ts\` (since 2026-11-22) answers GetAction from memory: each agent's last answer is kept until
+a \`wisp_workflow\` notification (a trigger on workflows, workflow_tasks and workflow_actions, migration
+\`0003_workflow_notify\`) or a write in this process names its worker. Reports still run the transaction. "Before" is
+the run of ${BEFORE.date} (same command, same machine, same sharing), from bench/results/grpc.json at that time.
+
+| | before | this run |
+| --- | ---: | ---: |
+| work: requests/s | ${f(BEFORE.workRequestsPerSecond, 0)} | ${f(r.work.requestsPerSecond, 0)} |
+| work: wispd CPU per request | ${f(BEFORE.workCpuMsPerRequest, 2)} ms | ${f(r.work.wispdCpuMsPerRequest, 2)} ms |
+| work: time until every workflow ended | ${f(BEFORE.workSeconds)} s | ${f(r.work.seconds)} s |
+| work: GetAction served, p50 / p99 | ${f(BEFORE.getActionOkP50Ms, 0)} / ${f(BEFORE.getActionOkP99Ms, 0)} ms | ${f(r.work.getActionOk.p50Ms, 0)} / ${f(r.work.getActionOk.p99Ms, 0)} ms |
+| idle: wispd CPU per NOT_FOUND poll | ${f(BEFORE.idleCpuMsPerRequest, 2)} ms | ${f(r.idle.wispdCpuMsPerRequest, 2)} ms |
+| idle: wispd CPU share of one core (~200 polls/s) | ${f(BEFORE.idleCpuShare * 100, 1)} % | ${f(r.idle.wispdCpuShare * 100, 1)} % |
+| idle: GetAction NOT_FOUND p50 / p99 | ${f(BEFORE.idleP50Ms, 1)} / ${f(BEFORE.idleP99Ms, 0)} ms | ${f(r.idle.getAction.p50Ms, 1)} / ${f(r.idle.getAction.p99Ms, 0)} ms |
+
+Where wispd's time went before (a separate profiling run, by hand): \`bun --cpu-prof-md daemon/main.ts ...\` (same
+flags, CPU 0) under \`bench/grpc/load.ts --mode idle\` with 1000 agents for 20 s: about 72 % of wispd's samples sat
+under PGlite (the WASM PostgreSQL running in wispd's own thread: each GetAction was one join query, and a NOT_FOUND
+a second one), about 8-10 % in drizzle building the SQL text again on every call, and most of the rest in the
+HTTP/2 and gRPC layers. In the work phase every report still changes the store (and so forgets that agent's
+answer): there the index saves the re-reads of agents that poll while their action runs, not the transactions.
 ${r.work.errorSamples.length ? `\nFirst errors: ${r.work.errorSamples.map((e) => `\`${e}\``).join("; ")}\n` : ""}
 Conditions: ${machineLine(r.host)} Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} \`${v}\``).join(", ")}.
 `;
