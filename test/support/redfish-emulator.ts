@@ -67,7 +67,7 @@ export interface RedfishEmulator extends AsyncDisposable {
 }
 
 /** Makes a self-signed certificate for 127.0.0.1 in a fresh directory; returns its paths. */
-async function makeCertificate(): Promise<{ dir: string; cert: string; key: string }> {
+export async function makeCertificate(): Promise<{ dir: string; cert: string; key: string }> {
   const dir = mkdtempSync(join(tmpdir(), "wisp-redfish-"));
   whenProcessGone(`rm -rf ${shellQuote(dir)}`);
   const cert = join(dir, "cert.pem");
