@@ -99,11 +99,12 @@ export function redfishHttp(target: BmcTarget): RedfishHttp {
   };
 
   /** POSTs a session (DSP0266 13.3.4); falls back to basic auth when the service has none. */
-  const login = async (signal: AbortSignal): Promise<Result<void, BmcError>> => {
+  const createSession = async (signal: AbortSignal): Promise<Result<void, BmcError>> => {
     const root = await send("GET", "/redfish/v1/", "read service root", signal, {});
     if (!root.ok) return root;
     const links = root.value.body.Links as RedfishDoc | undefined;
-    const sessionsPath = ((links?.Sessions as RedfishDoc | undefined)?.["@odata.id"] as string | undefined) ?? DEFAULT_SESSIONS_PATH;
+    const named = (links?.Sessions as RedfishDoc | undefined)?.["@odata.id"];
+    const sessionsPath = typeof named === "string" ? named : DEFAULT_SESSIONS_PATH;
     const made = await send("POST", sessionsPath, "create session", signal, {}, { UserName: target.username, Password: target.password });
     if (!made.ok) {
       if (made.error.code === "unsupported") {
@@ -114,24 +115,40 @@ export function redfishHttp(target: BmcTarget): RedfishHttp {
     }
     const token = made.value.headers.get("x-auth-token");
     if (!token) return fail("protocol", "create session", "no X-Auth-Token in the answer");
-    const location = made.value.headers.get("location") ?? (made.value.body["@odata.id"] as string | undefined);
-    session = { token, location: location ?? "" };
+    const id = made.value.body["@odata.id"];
+    session = { token, location: made.value.headers.get("location") ?? (typeof id === "string" ? id : "") };
     return ok(undefined);
   };
+
+  // Calls made together share one login: each would otherwise open a session, and BMCs allow few.
+  let pendingLogin: Promise<Result<void, BmcError>> | undefined;
+  const login = (signal: AbortSignal): Promise<Result<void, BmcError>> => {
+    pendingLogin ??= createSession(signal).finally(() => (pendingLogin = undefined));
+    return pendingLogin;
+  };
+
+  /** The auth headers now, or undefined when there is no session (a close() ran meanwhile). */
+  const auth = (): Record<string, string> | undefined =>
+    useBasic ? { Authorization: basic } : session ? { "X-Auth-Token": session.token } : undefined;
 
   const request: RedfishHttp["request"] = async (method, path, step, signal, body) => {
     if (!useBasic && !session) {
       const logged = await login(signal);
       if (!logged.ok) return logged;
     }
-    const auth = (): Record<string, string> => (useBasic ? { Authorization: basic } : { "X-Auth-Token": session!.token });
-    const first = await send(method, path, step, signal, auth(), body);
-    // A session the BMC has expired: log in again once.
-    if (!first.ok && first.error.code === "auth" && session) {
-      session = undefined;
-      const again = await login(signal);
-      if (!again.ok) return again;
-      return send(method, path, step, signal, auth(), body);
+    const headers = auth();
+    if (!headers) return fail("auth", step, "no session (the driver was closed)");
+    const first = await send(method, path, step, signal, headers, body);
+    // A session the BMC has expired: log in again once (or use the one a parallel call just made).
+    if (!first.ok && first.error.code === "auth" && !useBasic && "X-Auth-Token" in headers) {
+      if (session?.token === headers["X-Auth-Token"]) session = undefined;
+      if (!session) {
+        const again = await login(signal);
+        if (!again.ok) return again;
+      }
+      const retry = auth();
+      if (!retry) return fail("auth", step, "no session (the driver was closed)");
+      return send(method, path, step, signal, retry, body);
     }
     return first;
   };

@@ -83,6 +83,25 @@ describe("redfish driver against the emulator", () => {
     });
   }
 
+  test("calls made together share one session; a session the BMC expired is replaced once", async () => {
+    await using other = await startRedfishEmulator({ password: PASSWORD });
+    const drv = redfishDriver(targetFor(other));
+    try {
+      const states = await Promise.all([1, 2, 3, 4, 5].map(() => drv.powerState()));
+      expect(states.map(okValue)).toEqual(["off", "off", "off", "off", "off"]);
+      const logins = () => other.state.requests.filter((r) => r === "POST /redfish/v1/SessionService/Sessions").length;
+      expect(logins()).toBe(1);
+      expect(other.state.sessions.size).toBe(1);
+      other.state.sessions.clear(); // the BMC forgets the session (timeout, BMC reboot)
+      okValue(await drv.power("on"));
+      expect(logins()).toBe(2);
+      expect(other.state.resets).toEqual(["On"]);
+    } finally {
+      await drv.close();
+    }
+    expect(other.state.sessions.size).toBe(0);
+  });
+
   test("boot override: pxe UEFI persistent, disk legacy once, bios, cdrom", async () => {
     const drv = redfishDriver(targetFor(bmc));
     try {
