@@ -12,7 +12,7 @@ export { ipmitoolDriver } from "./ipmitool.ts";
 export { redfishDriver } from "./redfish.ts";
 export type * from "./types.ts";
 
-/** Tried in this order when the target names none (Rufio's default puts Redfish before IPMI too). */
+/** Tried in this order when the target names none: Redfish says what a system allows and can do virtual media. */
 export const DEFAULT_PREFERRED_ORDER: readonly BmcProvider[] = ["redfish", "ipmitool"];
 
 const DRIVERS = { redfish: redfishDriver, ipmitool: ipmitoolDriver } as const satisfies Record<BmcProvider, (t: BmcTarget) => BmcDriver>;
