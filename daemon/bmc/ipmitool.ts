@@ -13,6 +13,9 @@ import type { BmcDriver, BmcError, BmcTarget, PowerState } from "./types.ts";
 
 /** The longest ipmitool waits for one answer (-N), whatever the timeout. */
 const MAX_ANSWER_SECONDS = 5;
+/** Longest IPMI user name and password (IPMI 2.0 section 22.29 and 22.30). */
+const MAX_USERNAME_BYTES = 16;
+const MAX_PASSWORD_BYTES = 20;
 /** Resends of an unanswered request (-R); ipmitool's own default is 4. */
 const RETRIES = 2;
 
@@ -42,6 +45,9 @@ export function ipmitoolDriver(target: BmcTarget): BmcDriver {
 
   /** Runs one command; its output when ipmitool exited 0, else the classified failure. */
   const run = async (step: string, command: string[]): Promise<Result<string, BmcError>> => {
+    // IPMI 2.0 22.29/22.30: user names of 16 bytes, passwords of 20.
+    if (Buffer.byteLength(target.username) > MAX_USERNAME_BYTES) return fail("auth", step, `username is longer than ${MAX_USERNAME_BYTES} bytes`);
+    if (Buffer.byteLength(target.password) > MAX_PASSWORD_BYTES) return fail("auth", step, `password is longer than ${MAX_PASSWORD_BYTES} bytes`);
     const r = await runIpmitool(ipmitoolArgv(conn, command), target.password, timeoutMs);
     if (r.spawnError === "ENOENT") return fail("unsupported", step, "ipmitool is not installed (Debian package ipmitool)");
     if (r.spawnError) return fail("protocol", step, `cannot run ipmitool: ${r.spawnError}`);

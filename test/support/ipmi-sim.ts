@@ -17,6 +17,8 @@ import { shellQuote, whenProcessGone } from "./cleanup.ts";
 
 /** Bound on ipmi_sim binding its port. */
 const START_TIMEOUT_MS = 15_000;
+/** Longest password ipmi_sim accepts (see startIpmiSim). */
+const MAX_SIM_PASSWORD = 19;
 /** Tries with a fresh port when another process took the one we picked. */
 const START_ATTEMPTS = 3;
 
@@ -150,6 +152,8 @@ function udpBound(port: number): boolean {
 export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> {
   const username = opts.username ?? "admin";
   const password = opts.password ?? "ipmi-secret";
+  // lan.conf keeps a password in 20 bytes with its NUL: a 20-byte one fails every RAKP 2 (seen with openipmi 2.0.33).
+  if (Buffer.byteLength(password) > MAX_SIM_PASSWORD) throw new Error(`ipmi_sim takes passwords of at most ${MAX_SIM_PASSWORD} bytes`);
   const dir = mkdtempSync(join(tmpdir(), "wisp-ipmisim-"));
   whenProcessGone(`[ -f ${shellQuote(join(dir, "cmd.pid"))} ] && kill -KILL -- -$(cat ${shellQuote(join(dir, "cmd.pid"))}); rm -rf ${shellQuote(dir)}`);
   writeFileSync(join(dir, "chassis-control"), chassisScript(dir));

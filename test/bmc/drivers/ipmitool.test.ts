@@ -7,7 +7,7 @@ import type { Result } from "../../../daemon/lib/result.ts";
 import { startIpmiSim, type IpmiSim } from "../../support/ipmi-sim.ts";
 import { SETUP_TIMEOUT_MS } from "../../support/processes.ts";
 
-// ipmi_sim keeps IPMI 2.0 passwords of at most 20 bytes.
+// ipmi_sim takes passwords of at most 19 bytes (test/support/ipmi-sim.ts).
 const PASSWORD = "Ipmi-s3cret-pw";
 const HAVE_TOOLS = existsSync("/usr/bin/ipmitool") && existsSync("/usr/bin/ipmi_sim");
 /** How long the simulator may take to show a change the driver asked for (its cycle waits 1 s). */
@@ -122,6 +122,16 @@ describe("ipmitool driver against ipmi_sim", () => {
       expect(e.message).not.toContain(PASSWORD);
       expect(sim.state().events.length).toBe(before);
     }
+  });
+
+  test("credentials longer than IPMI allows fail before any packet is sent", async () => {
+    const long = ipmitoolDriver(targetFor(sim, { password: "x".repeat(21) }));
+    const e = errorOf(await long.powerState());
+    expect(e.code).toBe("auth");
+    expect(e.message).toContain("password is longer than 20 bytes");
+    const user = errorOf(await ipmitoolDriver(targetFor(sim, { username: "u".repeat(17) })).powerState());
+    expect(user.code).toBe("auth");
+    expect(user.message).toContain("username is longer than 16 bytes");
   });
 
   test("a cipher suite the BMC does not offer is refused with a reason", async () => {

@@ -6,7 +6,7 @@ import { startIpmiSim, type IpmiSim } from "../../support/ipmi-sim.ts";
 import { SETUP_TIMEOUT_MS } from "../../support/processes.ts";
 import { startRedfishEmulator, type RedfishEmulator } from "../../support/redfish-emulator.ts";
 
-// One password for both peers (ipmi_sim takes at most 20 bytes).
+// One password for both peers (ipmi_sim takes at most 19 bytes).
 const PASSWORD = "Both-s3cret-pw";
 let redfish: RedfishEmulator;
 let ipmi: IpmiSim;
