@@ -36,7 +36,7 @@ export const OPTIONS = [
   { flag: "registry", env: ["AGENT_REGISTRY", "DOCKER_REGISTRY"], cmdline: "docker_registry", type: "string", help: "registry host (host[:port]) the credentials below are sent to; images elsewhere are pulled without them" },
   { flag: "registry-username", env: ["AGENT_REGISTRY_USERNAME", "REGISTRY_USERNAME"], cmdline: "registry_username", type: "string", help: "user name for --registry" },
   { flag: "registry-password", env: ["AGENT_REGISTRY_PASSWORD", "REGISTRY_PASSWORD"], cmdline: "registry_password", type: "string", help: "password for --registry" },
-  { flag: "syslog-host", env: ["AGENT_SYSLOG_HOST"], cmdline: "syslog_host", type: "string", help: "syslog receiver (wispd); accepted, not used yet: the agent logs JSON lines to stdout" },
+  { flag: "syslog-host", env: ["AGENT_SYSLOG_HOST"], cmdline: "syslog_host", type: "string", help: "syslog receiver (host[:port], port 514 by default; wispd's --syslog-port): the agent's log lines also go there, RFC 5424 over UDP" },
   { flag: "privileged", env: ["AGENT_PRIVILEGED"], type: "bool", default: "true", help: "run action containers privileged (actions write disks); false only where the host cannot grant every capability, e.g. tests inside a container" },
   { flag: "docker-socket", env: ["AGENT_DOCKER_SOCKET"], type: "file", default: DEFAULT_DOCKER_SOCKET, help: "unix socket of the Docker Engine API" },
   { flag: "state-file", env: ["AGENT_STATE_FILE"], type: "file", default: DEFAULT_STATE_FILE, help: "small JSON file with the last action run and its reported state (so a restarted agent does not re-run a success)" },

@@ -10,6 +10,7 @@ import { actionLogs } from "./action-log.ts";
 import { logsClient } from "./log-shipper.ts";
 import { fileStateStore, runLoop } from "./loop.ts";
 import { runAction } from "./runner.ts";
+import { syslogForwarder, type SyslogForwarder } from "./syslog.ts";
 import { workflowClient } from "./workflow-client.ts";
 
 const argv = process.argv.slice(2);
@@ -34,8 +35,16 @@ try {
   process.exit(2);
 }
 
-// JSON lines on stdout; no transports (they do not work in a compiled binary).
-const log = pino({ name: "wisp-agent", level: config.logLevel, base: { name: "wisp-agent" }, timestamp: pino.stdTimeFunctions.isoTime });
+// JSON lines on stdout, and to syslog_host when set; no transports (they do not work in a compiled binary).
+const stdout = pino.destination({ dest: 1, sync: true });
+let syslog: SyslogForwarder | undefined;
+try {
+  syslog = config.syslogHost ? syslogForwarder(config.syslogHost, stdout) : undefined;
+} catch (e) {
+  console.error(`wisp-agent: ${(e as Error).message}`);
+  process.exit(2);
+}
+const log = pino({ name: "wisp-agent", level: config.logLevel, base: { name: "wisp-agent" }, timestamp: pino.stdTimeFunctions.isoTime }, syslog ?? stdout);
 const docker = dockerClient(config.dockerSocket, { registry: config.registry });
 const client = workflowClient(config.grpcAuthority, { tls: config.tls, insecureTls: config.insecureTls, token: config.token });
 // wispd serves the log service on the same port, behind the same token.
@@ -48,7 +57,7 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-log.info({ workerId: config.workerId, grpcAuthority: config.grpcAuthority, tls: config.tls, dockerSocket: config.dockerSocket, token: config.token !== undefined }, "wisp-agent started");
+log.info({ workerId: config.workerId, grpcAuthority: config.grpcAuthority, tls: config.tls, dockerSocket: config.dockerSocket, token: config.token !== undefined, syslogHost: config.syslogHost }, "wisp-agent started");
 await runLoop({
   workerId: config.workerId,
   client,
@@ -60,4 +69,5 @@ await runLoop({
 });
 client.close();
 logs.close();
-log.info("wisp-agent stopped");
+log.info({ syslogSent: syslog?.stats.sent, syslogDropped: syslog?.stats.dropped }, "wisp-agent stopped");
+syslog?.close();
