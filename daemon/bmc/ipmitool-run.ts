@@ -5,6 +5,7 @@
  */
 import { spawn } from "node:child_process";
 
+/** How one ipmitool process ended and what it printed. */
 export interface RunResult {
   /** Exit status; null when a signal ended it. */
   code: number | null;

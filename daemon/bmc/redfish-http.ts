@@ -15,6 +15,7 @@ const DEFAULT_SESSIONS_PATH = "/redfish/v1/SessionService/Sessions";
 /** A JSON object as Redfish returns it. */
 export type RedfishDoc = Record<string, unknown>;
 
+/** A 2xx answer: status, headers and the JSON body. */
 export interface RedfishReply {
   status: number;
   headers: Headers;

@@ -22,6 +22,7 @@ const MAX_SIM_PASSWORD = 19;
 /** Tries with a fresh port when another process took the one we picked. */
 const START_ATTEMPTS = 3;
 
+/** Credentials, initial power, and the command that is the machine while it is on. */
 export interface IpmiSimOptions {
   username?: string;
   password?: string;
@@ -40,6 +41,7 @@ export interface IpmiSimState {
   events: string[];
 }
 
+/** A running ipmi_sim: where it listens, what it recorded, and stop(). */
 export interface IpmiSim extends AsyncDisposable {
   readonly host: string;
   readonly port: number;

@@ -18,8 +18,10 @@ const SESSIONS = `${ROOT}/SessionService/Sessions`;
 /** Bound on openssl making the key and certificate. */
 const CERT_TIMEOUT_MS = 30_000;
 
+/** The ComputerSystem's PowerState as the emulator keeps it. */
 export type RedfishPower = "On" | "Off";
 
+/** The boot override properties the emulator keeps. */
 export interface RedfishBoot {
   BootSourceOverrideEnabled: string;
   BootSourceOverrideTarget: string;
@@ -39,6 +41,7 @@ export interface RedfishState {
   requests: string[];
 }
 
+/** Credentials, initial state, what the system allows, and a hook on reset. */
 export interface RedfishEmulatorOptions {
   username?: string;
   password?: string;
@@ -52,6 +55,7 @@ export interface RedfishEmulatorOptions {
   onReset?: (resetType: string, power: RedfishPower) => void | Promise<void>;
 }
 
+/** A running emulator: where it listens, its state, its fault knobs, and stop(). */
 export interface RedfishEmulator extends AsyncDisposable {
   readonly host: string;
   readonly port: number;
