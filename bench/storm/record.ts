@@ -21,7 +21,10 @@ export interface ServerRun {
   serverCpuSeconds: number;
   serverCpuShare: number;
   clientCpuSeconds: number;
+  /** Highest VmRSS sampled during this storm. */
   peakRssMb: number;
+  /** wispd's VmHWM (peak RSS since it started) after the storm. */
+  vmHwmMb?: number;
   dhcp: { sent: number; answered: number; stray: number };
   applySeconds?: number;
   workflowStates?: Record<string, number>;
@@ -40,7 +43,11 @@ export interface StormRun {
   machine: Machine;
   versions: Record<string, string>;
   wispd: ServerRun;
+  /** wispd, DHCP+TFTP+HTTP stages only: like for like with the baseline. */
+  wispdStatic?: ServerRun;
   baseline?: ServerRun;
+  /** What was found about this run (profile, causes), written by hand into the JSON. */
+  notes?: string;
 }
 
 /** The file's shape. */
@@ -80,32 +87,37 @@ export function stormMarkdown(rec: StormRecord): string {
   for (const run of rec.runs) {
     const w = run.wispd;
     const b = run.baseline;
+    const st = run.wispdStatic;
+    const cols = [w, ...(st ? [st] : []), ...(b ? [b] : [])];
+    const like: [ServerRun, ServerRun] | undefined = st && b ? [st, b] : undefined;
     out.push(`## ${run.label}`, "");
     out.push(`${run.machines} machines, arrival ${run.arrival}, iPXE binary ${run.ipxeBytes} B, kernel ${mib(run.kernelBytes)}, initrd ${mib(run.initrdBytes)}; ${run.date}. ${machineLine(run.machine)} Loopback HTTP bound: ${f2(run.loopbackBytesPerSecond / 1e9)} GB/s. Versions: ${Object.entries(run.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`, "");
-    const cols = b ? ["", "wispd", "dnsmasq + nginx", "wispd / baseline"] : ["", "wispd"];
-    out.push(`| ${cols.join(" | ")} |`, `| ${cols.map(() => "---").join(" | ")} |`);
-    const row = (name: string, wv: string, bv?: string, ratio?: string) => out.push(`| ${name} | ${wv}${b ? ` | ${bv ?? "–"} | ${ratio ?? ""}` : ""} |`);
-    row("machines booted", `${w.figures.succeeded} of ${w.figures.machines}`, b && `${b.figures.succeeded} of ${b.figures.machines}`);
-    row("failed", String(w.figures.failed), b && String(b.figures.failed));
-    row("completion (s)", f1(w.figures.completionSeconds), b && f1(b.figures.completionSeconds), b && `${f2(w.figures.completionSeconds / b.figures.completionSeconds)}x the time`);
-    row("boot time p50 / p99 (s)", `${f1(w.figures.bootP50Seconds)} / ${f1(w.figures.bootP99Seconds)}`, b && `${f1(b.figures.bootP50Seconds)} / ${f1(b.figures.bootP99Seconds)}`);
-    row("retransmits (DHCP, HTTP)", String(w.figures.retransmits), b && String(b.figures.retransmits));
-    row("bytes moved", mib(w.figures.bytes), b && mib(b.figures.bytes));
-    row("byte-transfer bound (s) / efficiency", `${f2(w.bound.boundSeconds)} / ${(w.bound.efficiency * 100).toFixed(1)} %`, b && `${f2(b.bound.boundSeconds)} / ${(b.bound.efficiency * 100).toFixed(1)} %`);
-    row("server CPU (s) / share of storm", `${f1(w.serverCpuSeconds)} / ${(w.serverCpuShare * 100).toFixed(0)} %`, b && `${f1(b.serverCpuSeconds)} / ${(b.serverCpuShare * 100).toFixed(0)} %`, b && `${f2(w.serverCpuSeconds / b.serverCpuSeconds)}x`);
-    row("load generator CPU (s)", f1(w.clientCpuSeconds), b && f1(b.clientCpuSeconds));
-    row("server peak RSS (MB)", f1(w.peakRssMb), b && "–");
-    row("DHCP messages sent / answered", `${w.dhcp.sent} / ${w.dhcp.answered}`, b && `${b.dhcp.sent} / ${b.dhcp.answered}`);
-    if (w.applySeconds !== undefined) row("apply before the storm (s)", f1(w.applySeconds));
-    if (w.workflowStates) row("workflows afterwards", Object.entries(w.workflowStates).map(([k, v]) => `${k} ${v}`).join(", "));
-    out.push("", "Per stage, p50 / p99 over the machines that completed it:", "", "| stage | wispd | " + (b ? "dnsmasq + nginx |" : ""), "| --- | --- |" + (b ? " --- |" : ""));
+    const head = ["", "wispd, every stage", ...(st ? ["wispd, DHCP+TFTP+HTTP"] : []), ...(b ? ["dnsmasq + nginx"] : []), ...(like ? ["wispd / baseline (same stages)"] : [])];
+    out.push(`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`);
+    const row = (name: string, get: (r: ServerRun) => string, ratio?: (a: ServerRun, z: ServerRun) => string) =>
+      out.push(`| ${name} | ${cols.map(get).join(" | ")}${like ? ` | ${ratio ? ratio(like[0], like[1]) : ""}` : ""} |`);
+    row("machines booted", (r) => `${r.figures.succeeded} of ${r.figures.machines}`);
+    row("failed", (r) => String(r.figures.failed));
+    row("completion (s)", (r) => f1(r.figures.completionSeconds), (a, z) => `${f2(a.figures.completionSeconds / z.figures.completionSeconds)}x the time`);
+    row("boot time p50 / p99 (s)", (r) => `${f1(r.figures.bootP50Seconds)} / ${f1(r.figures.bootP99Seconds)}`);
+    row("retransmits (DHCP, HTTP)", (r) => String(r.figures.retransmits));
+    row("bytes moved", (r) => mib(r.figures.bytes));
+    row("byte-transfer bound (s) / efficiency", (r) => `${f2(r.bound.boundSeconds)} / ${(r.bound.efficiency * 100).toFixed(1)} %`);
+    row("server CPU (s) / share of storm", (r) => `${f1(r.serverCpuSeconds)} / ${(r.serverCpuShare * 100).toFixed(0)} %`, (a, z) => `${f2(a.serverCpuSeconds / z.serverCpuSeconds)}x the CPU`);
+    row("load generator CPU (s)", (r) => f1(r.clientCpuSeconds));
+    row("server peak RSS sampled (MB)", (r) => f1(r.peakRssMb));
+    row("DHCP messages sent / answered in time / late", (r) => `${r.dhcp.sent} / ${r.dhcp.answered} / ${r.dhcp.stray}`);
+    if (w.vmHwmMb !== undefined) out.push("", `wispd's VmHWM (peak RSS since start, store included) after the storms: ${f1(w.vmHwmMb)} MB.`);
+    if (w.applySeconds !== undefined) out.push("", `Apply before the storm (${run.machines * 2 + 1} documents, batches of 500): ${f1(w.applySeconds)} s.`);
+    if (w.workflowStates) out.push("", `Workflows afterwards: ${Object.entries(w.workflowStates).map(([k, v]) => `${k} ${v}`).join(", ")}.`);
+    out.push("", "Per stage, p50 / p99 over the machines that completed it:", "", `| stage | ${cols.map((r) => r.processes).join(" | ")} |`, `| --- | ${cols.map(() => "---").join(" | ")} |`);
     for (const s of w.stages) {
-      const bs = b?.stages.find((x) => x.stage === s.stage);
-      out.push(`| ${s.stage} | ${ms(s.p50Ms)} / ${ms(s.p99Ms)} |` + (b ? ` ${bs ? `${ms(bs.p50Ms)} / ${ms(bs.p99Ms)}` : "–"} |` : ""));
+      out.push(`| ${s.stage} | ${cols.map((r) => r.stages.find((x) => x.stage === s.stage)).map((x) => (x ? `${ms(x.p50Ms)} / ${ms(x.p99Ms)}` : "–")).join(" | ")} |`);
     }
-    for (const r of [w, b]) {
-      if (r && r.failures.count > 0) out.push("", `${r.processes}: ${r.failures.count} failures: ${r.failures.reasons.map((x) => `${x.count} × ${x.reason}`).join("; ")}.`);
+    for (const r of cols) {
+      if (r.failures.count > 0) out.push("", `${r.processes}: ${r.failures.count} failures: ${r.failures.reasons.map((x) => `${x.count} × ${x.reason}`).join("; ")}.`);
     }
+    if (run.notes) out.push("", run.notes);
     out.push("");
   }
   out.push("![Completion curves](storm-completion.svg)", "");
@@ -114,7 +126,11 @@ export function stormMarkdown(rec: StormRecord): string {
 
 /** The completion curves of every recorded run as one chart. */
 export function stormChart(rec: StormRecord): string {
-  const series = rec.runs.flatMap((r) => [{ name: `wispd ${r.label}`.slice(0, 26), points: r.wispd.curve }, ...(r.baseline ? [{ name: `baseline ${r.label}`.slice(0, 26), points: r.baseline.curve }] : [])]);
+  const series = rec.runs.flatMap((r) => [
+    { name: `wispd ${r.label}`.slice(0, 26), points: r.wispd.curve },
+    ...(r.wispdStatic ? [{ name: `wispd static ${r.label}`.slice(0, 26), points: r.wispdStatic.curve }] : []),
+    ...(r.baseline ? [{ name: `baseline ${r.label}`.slice(0, 26), points: r.baseline.curve }] : []),
+  ]);
   return lineChart({ title: "Boot storm: machines booted over time", xLabel: "seconds since the storm began", yLabel: "machines booted", series: series.slice(0, 8) });
 }
 

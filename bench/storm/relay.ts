@@ -8,12 +8,19 @@
  */
 import { decodeDhcp, dhcpPacket, encodeDhcp } from "../../daemon/dhcp/codec.ts";
 import { getOption, setOption } from "../../daemon/dhcp/options.ts";
+import { setReceiveBuffer } from "../../daemon/net/libc.ts";
 import { formatIpv4, parseIpv4, parseMac } from "../../daemon/wire/address.ts";
 import type { DhcpAnswer, MachineSpec } from "./machine.ts";
 
 const DHCP_SERVER_PORT = 67; // RFC 2131 4.1: relays and servers both use 67
 const DHCPDISCOVER = 1; // RFC 2132 9.6
 const DHCPREQUEST = 3; // RFC 2132 9.6
+/**
+ * The relay socket's receive buffer: thousands of answers can arrive while the generator's event
+ * loop is busy with TFTP and HTTP; a real relay forwards each to its own client, so the
+ * generator must not be where answers are dropped (Linux's default, 208 KiB, holds ~90).
+ */
+const RELAY_RCVBUF = 32 << 20;
 /** A BIOS PXE ROM's vendor class (PXE 2.1, 2.2.1: arch 0 = x86 BIOS, UNDI 2.1). */
 const PXE_VENDOR_CLASS = "PXEClient:Arch:00000:UNDI:002001";
 /** Options a PXE ROM asks for (55), as Intel's ROM sends them. */
@@ -92,6 +99,8 @@ export class Relay {
       binaryType: "uint8array",
       socket: { data: (_s, data) => self?.onData(data) },
     });
+    const buffer = setReceiveBuffer((socket as unknown as { fd: number }).fd, RELAY_RCVBUF);
+    if (!buffer.ok) throw new Error(`relay socket: ${buffer.error}`);
     self = new Relay(socket, relayIp, serverIp);
     return self;
   }

@@ -13,7 +13,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { benchHosts, benchNetwork, MAX_HOSTS } from "../dhcp/config.ts";
 import { createTopology, destroyTopology, sh, topologyNames, type Link } from "../dhcp/netns.ts";
@@ -36,6 +36,9 @@ const HELP = `usage: sudo npx bun bench/storm/run.ts [options]   (root: it creat
   --kernel-size S      kernel bytes, e.g. 10M (MiB), 512K (KiB); default 1M
   --initrd-size S      initrd bytes; default 4M
   --no-baseline        skip the dnsmasq + nginx run
+  --no-static          skip wispd's own DHCP+TFTP+HTTP-only storm (the like-for-like run against the baseline)
+  --no-bound           skip the loopback throughput measurement (no efficiency figure)
+  --profile DIR        run wispd under Bun's CPU profiler; the profile (.cpuprofile and .md) goes to DIR
   --log-level L        wispd's log level (default info, as deployed)
   --quick              20 machines, 256K kernel, 1M initrd; records nothing
   --label NAME         key of this run in bench/results/storm.json (default <machines>-<arrival>-<sizes>)
@@ -143,7 +146,10 @@ async function main(): Promise<void> {
       "kernel-size": { type: "string" },
       "initrd-size": { type: "string" },
       "no-baseline": { type: "boolean", default: false },
+      "no-bound": { type: "boolean", default: false },
+      "no-static": { type: "boolean", default: false },
       "log-level": { type: "string", default: "info" },
+      profile: { type: "string" },
       quick: { type: "boolean", default: false },
       label: { type: "string" },
       keep: { type: "boolean", default: false },
@@ -159,7 +165,10 @@ async function main(): Promise<void> {
   const initrdBytes = parseSize(values["initrd-size"] ?? (quick ? "1M" : "4M"));
   if (process.getuid?.() !== 0) throw new Error("the storm creates network namespaces: run it as root");
   needTwoCpus();
-  for (const [tool, pkg] of [["ip", "iproute2"], ["dnsmasq", "dnsmasq-base"], ["nginx", "nginx-light"], ["wrk", "wrk"], ["curl", "curl"], ["ss", "iproute2"]] as const) need(tool, pkg);
+  const tools: [string, string][] = [["ip", "iproute2"], ["curl", "curl"], ["ss", "iproute2"]];
+  if (!values["no-baseline"]) tools.push(["dnsmasq", "dnsmasq-base"], ["nginx", "nginx-light"]);
+  if (!values["no-bound"]) tools.push(["nginx", "nginx-light"], ["wrk", "wrk"]);
+  for (const [tool, pkg] of tools) need(tool, pkg);
 
   const hosts = benchHosts(n);
   const net = benchNetwork();
@@ -184,31 +193,44 @@ async function main(): Promise<void> {
     const ipxeBytes = readFileSync(join(IPXE_DIR, IPXE_FILE)).length;
 
     // The byte-transfer bound: nginx serving the initrd on loopback, wrk with 4 connections.
-    const loDir = join(dir, "nginx-lo");
-    mkdirSync(loDir, { recursive: true });
-    const lo = await startNginx(procs, loDir, artifacts, `/${INITRD_FILE}`);
-    const wrk = runWrk(`${lo.url}/${INITRD_FILE}`, quick ? 2 : 5, 4);
-    log(`loopback HTTP bound (nginx + wrk, ${INITRD_FILE}): ${(wrk.bytesPerSecond / 1e9).toFixed(2)} GB/s`);
-    await procs.stop();
+    let wrk = { bytesPerSecond: NaN };
+    if (!values["no-bound"]) {
+      const loDir = join(dir, "nginx-lo");
+      mkdirSync(loDir, { recursive: true });
+      const lo = await startNginx(procs, loDir, artifacts, `/${INITRD_FILE}`);
+      wrk = runWrk(`${lo.url}/${INITRD_FILE}`, quick ? 2 : 5, 4);
+      log(`loopback HTTP bound (nginx + wrk, ${INITRD_FILE}): ${(wrk.bytesPerSecond / 1e9).toFixed(2)} GB/s`);
+      await procs.stop();
+    }
 
     const plan: BootPlan = { stages: STAGES, pxeBackoffMs: PXE_BACKOFF_MS, ipxeBackoffMs: IPXE_BACKOFF_MS, httpTries: HTTP_TRIES, httpRetryDelayMs: HTTP_RETRY_DELAY_MS, ipxeBytes, kernelBytes, initrdBytes, actions: 3 };
     const limits = { tftpTimeoutMs: 2_000, tftpRetries: 5, tftpBlksize: 1456, httpIdleTimeoutMs: 30_000, agentDeadlineMs: 180_000 };
     const base: Omit<ClientConfig, "plan" | "limits"> = { machines: hosts.map((h, index) => ({ index, ...h })), relayIp: link.relayIp, serverIp: link.serverIp, spreadMs, progressEveryMs: 5_000 };
 
     log(`wispd: ${n} machines, arrival ${arrival}, kernel ${kernelBytes} B, initrd ${initrdBytes} B`);
-    const wispd = await startStormWispd(servers, dir, link, SERVER_CPU, artifacts, values["log-level"]!);
+    const profileDir = values.profile ? resolve(values.profile) : undefined;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const wispd = await startStormWispd(servers, dir, link, SERVER_CPU, artifacts, values["log-level"]!, profileDir);
     const docs = stormDocuments(hosts, net);
-    const w = await runClient(dir, "wispd", topo.generatorNs, {
-      ...base,
-      plan,
-      limits: { ...limits, grpcAddress: `${link.serverIp}:${GRPC_PORT}`, agentToken: wispd.agentToken },
-      apply: { url: wispd.url, token: wispd.apiToken, documents: docs, batch: 500, readyPath: `/ipxe/script/${hosts[n - 1]!.mac}/auto.ipxe` },
-    }, [wispd.pid]);
+    const grpcLimits = { ...limits, grpcAddress: `${link.serverIp}:${GRPC_PORT}`, agentToken: wispd.agentToken };
+    const apply = { url: wispd.url, token: wispd.apiToken, documents: docs, batch: 500, readyPath: `/ipxe/script/${hosts[n - 1]!.mac}/auto.ipxe` };
+    // Like for like with the baseline first: the same wispd, DHCP+TFTP+HTTP stages only.
+    let wispdStatic: ServerRun | undefined;
+    let applySeconds: number | undefined;
+    if (!values["no-static"]) {
+      log("wispd, DHCP+TFTP+HTTP stages only (as the baseline)");
+      const s = await runClient(dir, "wispd-static", topo.generatorNs, { ...base, plan: { ...plan, stages: STATIC_STAGES }, limits: grpcLimits, apply }, [wispd.pid]);
+      applySeconds = s.result.applySeconds;
+      wispdStatic = { ...summarise("wispd (DHCP, TFTP, HTTP)", s.result, STATIC_STAGES, s, wrk.bytesPerSecond), processes: "wispd (DHCP, TFTP, HTTP)" };
+      log(`wispd static: ${wispdStatic.figures.succeeded}/${n} booted in ${wispdStatic.figures.completionSeconds.toFixed(1)} s, ${wispdStatic.figures.failed} failed; CPU ${wispdStatic.serverCpuSeconds.toFixed(1)} s`);
+    }
+    log("wispd, every stage");
+    const w = await runClient(dir, "wispd", topo.generatorNs, { ...base, plan, limits: grpcLimits, apply: wispdStatic ? undefined : apply }, [wispd.pid]);
     const states = JSON.parse(sh(["ip", "netns", "exec", topo.generatorNs, "curl", "-sf", "--max-time", "60", "-H", `authorization: Bearer ${wispd.apiToken}`, `${wispd.url}/api/v1/namespaces/${NAMESPACE}/workflows`])) as { items?: { status?: { state?: string } }[] } | { status?: { state?: string } }[];
     const workflowStates: Record<string, number> = {};
     for (const wf of Array.isArray(states) ? states : (states.items ?? [])) workflowStates[wf.status?.state ?? "?"] = (workflowStates[wf.status?.state ?? "?"] ?? 0) + 1;
-    const wispdRun: ServerRun = { ...summarise("wispd", w.result, STAGES, w, wrk.bytesPerSecond), peakRssMb: Math.max(w.peakRssMb, vmKb(wispd.pid, "VmHWM") / 1024), processes: "wispd", workflowStates };
-    log(`wispd: ${wispdRun.figures.succeeded}/${n} booted in ${wispdRun.figures.completionSeconds.toFixed(1)} s, ${wispdRun.figures.failed} failed; workflows ${JSON.stringify(workflowStates)}; CPU ${wispdRun.serverCpuSeconds.toFixed(1)} s, peak RSS ${wispdRun.peakRssMb.toFixed(0)} MB`);
+    const wispdRun: ServerRun = { ...summarise("wispd", w.result, STAGES, w, wrk.bytesPerSecond), applySeconds: applySeconds ?? w.result.applySeconds, vmHwmMb: vmKb(wispd.pid, "VmHWM") / 1024, processes: "wispd", workflowStates };
+    log(`wispd: ${wispdRun.figures.succeeded}/${n} booted in ${wispdRun.figures.completionSeconds.toFixed(1)} s, ${wispdRun.figures.failed} failed; workflows ${JSON.stringify(workflowStates)}; CPU ${wispdRun.serverCpuSeconds.toFixed(1)} s, RSS peak ${wispdRun.peakRssMb.toFixed(0)} MB (VmHWM ${wispdRun.vmHwmMb!.toFixed(0)} MB)`);
     await servers.stop();
 
     let baseline: ServerRun | undefined;
@@ -233,11 +255,12 @@ async function main(): Promise<void> {
       machine: started,
       versions: { wispd: JSON.parse(readFileSync(join(import.meta.dir, "..", "..", "package.json"), "utf8")).version, bun: Bun.version, dnsmasq: versionOf(["dnsmasq", "--version"]), nginx: versionOf(["nginx", "-v"]) },
       wispd: wispdRun,
+      wispdStatic,
       baseline,
     };
     const written = recordRun(run, quick);
     for (const f of written) log(`wrote ${f}`);
-    for (const r of [wispdRun, baseline]) if (r && r.figures.failed > 0) log(`${r.processes}: ${r.figures.failed} machines failed: ${JSON.stringify(r.failures.reasons)}`);
+    for (const r of [wispdStatic, wispdRun, baseline]) if (r && r.figures.failed > 0) log(`${r.processes}: ${r.figures.failed} machines failed: ${JSON.stringify(r.failures.reasons)}`);
     console.log(JSON.stringify({ label, wispd: wispdRun.figures, baseline: baseline?.figures }));
   } finally {
     await servers.stop();

@@ -104,12 +104,15 @@ export interface StormWispd {
 }
 
 /** Starts wispd on the link's server address with every service the storm uses. */
-export async function startStormWispd(procs: Servers, dir: string, link: Link, cpu: number, artifactsDir: string, logLevel: string): Promise<StormWispd> {
+export async function startStormWispd(procs: Servers, dir: string, link: Link, cpu: number, artifactsDir: string, logLevel: string, profileDir?: string): Promise<StormWispd> {
   const dataDir = join(dir, "wispd-data");
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(dir, "wispd.log");
   const argv = [
-    bunExecutable(), join(ROOT, "daemon", "main.ts"),
+    bunExecutable(),
+    // Bun writes the CPU profile (and its Markdown digest) when wispd exits after SIGTERM.
+    ...(profileDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`] : []),
+    join(ROOT, "daemon", "main.ts"),
     "--data-dir", dataDir,
     "--listen-address", link.serverIp,
     "--public-ip", link.serverIp,

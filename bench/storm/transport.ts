@@ -47,17 +47,25 @@ export function httpGet(url: string, localAddress: string | undefined, wantText:
   });
 }
 
-/** The agent's loop (as wisp-agent and tink-agent): GetAction; run it (RUNNING, SUCCESS); back off 1 -> 5 s when there is none. */
+/** Report refusals that no retry changes (as wisp-agent's loop: agent/loop.ts). */
+const REFUSED = new Set<status>([status.FAILED_PRECONDITION, status.INVALID_ARGUMENT, status.NOT_FOUND]);
+
+/**
+ * The agent's loop, as wisp-agent runs it (agent/loop.ts): GetAction; report RUNNING then
+ * SUCCESS, each sent again with back-off until acknowledged (a report that repeats what is
+ * recorded is OK); back off 1 -> 5 s while there is no action. Bounded by the agent deadline.
+ */
 async function runAgent(m: MachineSpec, actions: number, limits: TransportLimits): Promise<{ succeeded: number; error?: string }> {
   if (!limits.grpcAddress) return { succeeded: 0, error: "no gRPC address" };
   const client = agentClient(limits.grpcAddress, { token: limits.agentToken });
   const deadline = performance.now() + limits.agentDeadlineMs;
+  const late = () => performance.now() > deadline;
   const backoff = new Backoff();
   let succeeded = 0;
   let last = "";
   try {
     while (succeeded < actions) {
-      if (performance.now() > deadline) return { succeeded, error: `deadline (${limits.agentDeadlineMs} ms); last: ${last}` };
+      if (late()) return { succeeded, error: `deadline (${limits.agentDeadlineMs} ms); last: ${last}` };
       const r = await client.getAction({ agentId: m.mac });
       if (r.code !== status.OK) {
         last = `GetAction ${status[r.code]}: ${r.details}`;
@@ -69,8 +77,15 @@ async function runAgent(m: MachineSpec, actions: number, limits: TransportLimits
       const begun = new Date();
       for (const state of ["RUNNING", "SUCCESS"]) {
         const extra = state === "SUCCESS" ? { executionStart: timestamp(begun), executionStop: timestamp(new Date()), executionDuration: "0s", message: { message: "ok" } } : {};
-        const rep = await client.reportActionStatus(statusFor(action, state, extra));
-        if (rep.code !== status.OK) return { succeeded, error: `ReportActionStatus ${state} ${status[rep.code]}: ${rep.details}` };
+        const retry = new Backoff();
+        for (;;) {
+          const rep = await client.reportActionStatus(statusFor(action, state, extra));
+          if (rep.code === status.OK) break;
+          last = `ReportActionStatus ${state} ${status[rep.code]}: ${rep.details}`;
+          if (REFUSED.has(rep.code)) return { succeeded, error: last };
+          if (late()) return { succeeded, error: `deadline (${limits.agentDeadlineMs} ms); last: ${last}` };
+          await Bun.sleep(retry.next());
+        }
       }
       succeeded++;
     }
