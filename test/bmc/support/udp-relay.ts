@@ -6,7 +6,7 @@
  * (startUdpRelay, in the test process) sends it from one UDP socket per sender, so the service
  * sees one client per sender, as without the relay.
  */
-import type { Subprocess } from "bun";
+import type { Socket, Subprocess, udp } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,8 +50,8 @@ export async function startUdpRelay(ns: Netns, listenPort: number, targetPort: n
   const dir = mkdtempSync(join(tmpdir(), "wisp-udp-relay-"));
   whenProcessGone(`rm -rf ${shellQuote(dir)}`);
   const path = join(dir, "relay.sock");
-  const senders = new Map<number, Awaited<ReturnType<typeof Bun.udpSocket>>>();
-  let conn: { write(b: Uint8Array): number } | undefined;
+  const senders = new Map<number, udp.Socket<"uint8array">>();
+  let conn: Socket | undefined;
   const server = Bun.listen({
     unix: path,
     socket: {
@@ -61,16 +61,17 @@ export async function startUdpRelay(ns: Netns, listenPort: number, targetPort: n
       data: (() => {
         const feed = deframer((peer, data) => {
           void (async () => {
-            let udp = senders.get(peer);
-            if (!udp) {
-              udp = await Bun.udpSocket({
+            let sender = senders.get(peer);
+            if (!sender) {
+              sender = await Bun.udpSocket({
                 hostname: "127.0.0.1",
                 port: 0,
-                socket: { data: (_s, reply) => void conn?.write(frame(peer, new Uint8Array(reply))) },
+                binaryType: "uint8array",
+                socket: { data: (_s, reply) => void conn?.write(frame(peer, reply)) },
               });
-              senders.set(peer, udp);
+              senders.set(peer, sender);
             }
-            udp.send(data, targetPort, "127.0.0.1");
+            sender.send(data, targetPort, "127.0.0.1");
           })();
         });
         return (_s: unknown, chunk: Uint8Array) => feed(chunk);
@@ -104,15 +105,16 @@ if (import.meta.main) {
   const [path, port] = process.argv.slice(2) as [string, string];
   const peers = new Map<string, number>();
   const addrs: { address: string; port: number }[] = [];
-  let udp: Awaited<ReturnType<typeof Bun.udpSocket>> | undefined;
+  let listener: udp.Socket<"uint8array"> | undefined;
   const feed = deframer((peer, data) => {
     const to = addrs[peer];
-    if (to) udp?.send(data, to.port, to.address);
+    if (to) listener?.send(data, to.port, to.address);
   });
   const conn = await Bun.connect({ unix: path, socket: { data: (_s, chunk) => feed(chunk), close: () => process.exit(0) } });
-  udp = await Bun.udpSocket({
+  listener = await Bun.udpSocket({
     hostname: "127.0.0.1",
     port: Number(port),
+    binaryType: "uint8array",
     socket: {
       data(_s, data, fromPort, fromAddress) {
         const key = `${fromAddress}:${fromPort}`;
@@ -121,7 +123,7 @@ if (import.meta.main) {
           peer = addrs.push({ address: fromAddress, port: fromPort }) - 1;
           peers.set(key, peer);
         }
-        conn.write(frame(peer, new Uint8Array(data)));
+        conn.write(frame(peer, data));
       },
     },
   });
