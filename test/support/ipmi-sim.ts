@@ -10,7 +10,7 @@
  * not the EFI and persistent flags of boot parameter 5: those it drops (lanserv/bmc_chassis.c).
  */
 import type { Subprocess } from "bun";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shellQuote, whenProcessGone } from "./cleanup.ts";
@@ -144,10 +144,23 @@ function freeUdpPort(): Promise<number> {
   });
 }
 
-/** Whether some socket is bound to 127.0.0.1:`port` over UDP (/proc/net/udp, hex little-endian address). */
-function udpBound(port: number): boolean {
+/** Whether process `pid` holds a UDP socket bound to 127.0.0.1:`port` (/proc/net/udp: hex address, inode in column 10). */
+function udpBoundBy(pid: number, port: number): boolean {
   const want = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  return readFileSync("/proc/net/udp", "utf8").split("\n").some((l) => l.trim().split(/\s+/)[1] === want);
+  const inodes = readFileSync("/proc/net/udp", "utf8").split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => f[1] === want).map((f) => f[9]);
+  if (inodes.length === 0) return false;
+  try {
+    const fds = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return "";
+      }
+    });
+    return inodes.some((inode) => fds.includes(`socket:[${inode}]`));
+  } catch {
+    return false;
+  }
 }
 
 /** Starts ipmi_sim; throws with its output if it does not bind within the bound. */
@@ -179,8 +192,8 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
     });
     whenProcessGone(`kill -KILL ${p.pid} 2>/dev/null`);
     const deadline = Date.now() + START_TIMEOUT_MS;
-    while (Date.now() < deadline && p.exitCode === null && !udpBound(port)) await Bun.sleep(50);
-    if (p.exitCode === null && udpBound(port)) proc = p;
+    while (Date.now() < deadline && p.exitCode === null && !udpBoundBy(p.pid, port)) await Bun.sleep(50);
+    if (p.exitCode === null && udpBoundBy(p.pid, port)) proc = p;
     else {
       p.kill("SIGKILL");
       await p.exited;
