@@ -93,7 +93,10 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
           last = "";
           break;
         }
-        last = `${what}: ${r.error.provider ? r.error.provider + ": " : ""}${r.error.message} (attempt ${n} of ${step.retries + 1})`;
+        // The drivers' messages start with the provider and the BMC already; a bare one gets the provider.
+        const p = r.error.provider;
+        const reason = p && !r.error.message.startsWith(p) ? `${p}: ${r.error.message}` : r.error.message;
+        last = `${what}: ${reason} (attempt ${n} of ${step.retries + 1})`;
         log.warn({ step: step.position, action: what, attempt: n, code: r.error.code, reason: r.error.message }, "bmc step failed");
         const final = n > step.retries;
         await patchStep(ctx, step.id, { state: final ? "Failed" : "Pending", finishedAt: ctx.now(), message: last });

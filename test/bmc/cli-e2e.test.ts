@@ -133,7 +133,7 @@ describe("wisp bmc against ipmi_sim and the Redfish emulator", () => {
     const before = sim.state().events.length;
     const r = await wisp("bmc", "power", "on", "bad");
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^wisp: bad: power on: .*(password|auth|user).* \(attempt 3 of 3\) \(job bad-power-on-[a-z0-9]+\)\n$/i);
+    expect(r.stderr).toMatch(/^wisp: bad: power on: ipmitool 127\.0\.0\.1:\d+: .*check username and password.* \(attempt 3 of 3\) \(job bad-power-on-[a-z0-9]+\)\n$/);
     expect(r.stderr).not.toContain(WRONG_PASSWORD);
     // The BMC refused the session: no power request reached the chassis.
     expect(sim.state().events.length).toBe(before);

@@ -144,7 +144,7 @@ forEachStore("bmc jobs", (s) => {
     bmc.refuseOpen = { code: "auth", message: "ipmitool: wrong user name or password for 127.0.0.1", provider: "ipmitool" };
     await core.apply(manifests(`${SECRET}---\n${job("badauth", '    - powerAction: "on"\n      retries: 0\n')}`));
     const bad = await waitFor("job end", () => getJob(core, "badauth"), ended);
-    expect(bad.status.message).toBe("step 0 power on: ipmitool: ipmitool: wrong user name or password for 127.0.0.1 (attempt 1 of 1)");
+    expect(bad.status.message).toBe("step 0 power on: ipmitool: wrong user name or password for 127.0.0.1 (attempt 1 of 1)");
   });
 
   test("apply refuses a Job for a Machine that does not exist, and a changed Job", async () => {
