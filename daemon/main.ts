@@ -208,7 +208,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   const stopHardwareFeed = await feedHardwareNotifications(store, changes, log);
   // ops: /readyz and READY=1 wait for the store and every listener that is started below.
   const readiness = createReadiness(() => store.ping());
-  registerWorkflowGauge(metrics, store);
+  registerWorkflowGauge(metrics, store, changes);
   countActionOutcomes(metrics, changes);
   // Idle agents poll GetAction every few seconds: answered from memory, kept true by NOTIFY.
   const storeCore = createCore(store, { logger: log, changes });

@@ -25,14 +25,31 @@ export function storeQueryObserver(registry: MetricsRegistry): QueryObserver {
   return (s, success) => (success ? ok : failed).observe(s);
 }
 
-/** wisp_workflows{state}: counted by the store when scraped, every state present (0 when none). */
-export function registerWorkflowGauge(registry: MetricsRegistry, store: Pick<Store, "db">): void {
+/**
+ * How old the workflow counts may get when this process changed no workflow (another wispd on
+ * the same PostgreSQL may have). Measured: the grouped count of 10,000 workflows takes 20 ms on
+ * PGlite (which runs on the event loop) and 12 ms on PostgreSQL, so it is not run per scrape.
+ */
+export const WORKFLOW_COUNT_MAX_AGE_MS = 30_000;
+
+/**
+ * wisp_workflows{state}: counted by the store when scraped (every state present, 0 when none),
+ * again only after a workflow change in this process or WORKFLOW_COUNT_MAX_AGE_MS.
+ */
+export function registerWorkflowGauge(registry: MetricsRegistry, store: Pick<Store, "db">, changes?: ChangeFeed, now: () => number = performance.now.bind(performance)): void {
   const gauge = registry.gauge("wisp_workflows", "Workflows by state, counted in the store when scraped", ["state"]);
   for (const s of WORKFLOW_STATES) gauge.labels(s).set(0);
+  let countedAt: number | undefined;
+  changes?.subscribe((entry) => {
+    if (entry.kind === "Workflow") countedAt = undefined;
+  });
   registry.collector("workflows", async () => {
+    if (countedAt !== undefined && now() - countedAt < WORKFLOW_COUNT_MAX_AGE_MS) return;
+    const started = now();
     const rows = await store.db.select({ state: workflows.state, n: count() }).from(workflows).groupBy(workflows.state);
     const counted = new Map(rows.map((r) => [r.state as string, Number(r.n)]));
     for (const s of WORKFLOW_STATES) gauge.labels(s).set(counted.get(s) ?? 0);
+    countedAt = started;
   });
 }
 

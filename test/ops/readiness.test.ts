@@ -34,7 +34,7 @@ describe("readiness", () => {
     tftp.notReady("stopping");
     res = await a.get("/readyz");
     expect(res.status).toBe(503);
-    expect((await res.json()).checks.tftp).toBe("stopping");
+    expect(((await res.json()) as { checks: Record<string, string> }).checks.tftp).toBe("stopping");
     // Alive throughout.
     expect((await a.get("/healthz")).status).toBe(200);
   });
@@ -45,12 +45,12 @@ describe("readiness", () => {
     });
     let res = await failing.get("/readyz");
     expect(res.status).toBe(503);
-    expect((await res.json()).checks.store).toBe("unreachable: connection refused");
+    expect(((await res.json()) as { checks: Record<string, string> }).checks.store).toBe("unreachable: connection refused");
 
     const hanging = app(() => new Promise<void>(() => {}), 50);
     res = await hanging.get("/readyz");
     expect(res.status).toBe(503);
-    expect((await res.json()).checks.store).toBe("no answer within 50 ms");
+    expect(((await res.json()) as { checks: Record<string, string> }).checks.store).toBe("no answer within 50 ms");
   });
 
   test("HTTP requests are counted and timed by route group and status class", async () => {
