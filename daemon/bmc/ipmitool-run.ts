@@ -27,7 +27,8 @@ export function runIpmitool(argv: string[], password: string, timeoutMs: number)
     const child = spawn(cmd!, args, {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, IPMI_PASSWORD: password },
+      // Only what ipmitool needs: wispd's own environment (tokens, database URL) stays out of it.
+      env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C", IPMI_PASSWORD: password },
     });
     let stdout = "";
     let stderr = "";

@@ -172,6 +172,8 @@ describe("ipmitool driver against ipmi_sim", () => {
       expect(procs[0]!.argv).not.toContain(PASSWORD);
       expect(procs[0]!.argv).toContain(" -E ");
       expect(procs[0]!.env.split("\0")).toContain(`IPMI_PASSWORD=${PASSWORD}`);
+      // Nothing else of this process's environment is handed down.
+      expect(procs[0]!.env.split("\0").filter(Boolean).map((kv) => kv.split("=")[0]).sort()).toEqual(["IPMI_PASSWORD", "LC_ALL", "PATH"]);
       // The deadline killed the process group: nothing left talking to that port.
       expect(ipmitoolProcesses(silent.port)).toEqual([]);
     } finally {
