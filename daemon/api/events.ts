@@ -18,6 +18,8 @@ export const EVENTS_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 const RETRY_MS = 2_000;
 
 const encoder = new TextEncoder();
+/** Bytes the stream holds before it reports back-pressure. */
+const QUEUE_HIGH_WATER = 64 * 1024;
 
 function frame(event: string, data: unknown, id?: number): Uint8Array {
   return encoder.encode(`${id !== undefined ? `id: ${id}\n` : ""}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -57,8 +59,8 @@ export function eventRoutes(opts: EventRoutesOptions) {
           };
           const send = (bytes: Uint8Array) => {
             if (closed) return;
-            // desiredSize goes negative by what the reader has not taken yet.
-            queued = Math.max(0, -(controller.desiredSize ?? 0));
+            // Byte-length queuing: desiredSize is the high-water mark less the bytes not yet taken.
+            queued = Math.max(0, QUEUE_HIGH_WATER - (controller.desiredSize ?? 0));
             if (queued + bytes.length > maxBacklog) {
               logger.warn({ queued }, "events reader too slow, disconnected");
               stop();
@@ -78,7 +80,7 @@ export function eventRoutes(opts: EventRoutesOptions) {
         cancel() {
           stop();
         },
-      });
+      }, new ByteLengthQueuingStrategy({ highWaterMark: QUEUE_HIGH_WATER }));
       return new Response(body, {
         headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
       });

@@ -237,6 +237,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     await page.getByRole("status").filter({ hasText: "Workflow started again." }).waitFor();
     await page.locator("h1 .badge", { hasText: "PENDING" }).waitFor();
     expect(await log.locator("li").count()).toBe(0); // a re-run starts its logs afresh
+    expect(await page.locator("[data-log-status]").textContent()).toBe("No lines yet.");
     const again = (await agent.getAction({ agentId: MAC })).value!;
     expect(again.name).toBe("stream-ubuntu-image");
     expect((await agent.reportActionStatus(statusFor(again, "RUNNING"))).code).toBe(status.OK);

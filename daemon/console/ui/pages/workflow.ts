@@ -71,7 +71,9 @@ export const workflowPage: PageFactory = (main, [namespace = "", name = ""]) => 
   let lastLogId = 0;
   let shownLines = 0;
   const header = h("div", { class: "page-head" });
+  // Load errors go to `status` (cleared by the next good load); results of Re-run/Cancel to `notice`.
   const status = h("div", { "aria-live": "polite" });
+  const notice = h("div", { "aria-live": "polite" });
   const summary = h("div");
   const actions = h("div");
   const events = h("div");
@@ -82,6 +84,7 @@ export const workflowPage: PageFactory = (main, [namespace = "", name = ""]) => 
     main,
     header,
     status,
+    notice,
     summary,
     h("h2", null, "Actions"),
     actions,
@@ -94,20 +97,23 @@ export const workflowPage: PageFactory = (main, [namespace = "", name = ""]) => 
     tasks,
   );
 
+  const clearLogs = () => {
+    lastLogId = 0;
+    shownLines = 0;
+    replace(logList);
+    logStatus.textContent = "No lines yet.";
+  };
+
   const act = async (verb: "rerun" | "cancel") => {
     try {
       wf = await api<Workflow>(`${path}/${verb}`, { method: "POST" });
-      replace(status, h("p", { class: "notice", role: "status" }, verb === "rerun" ? "Workflow started again." : "Workflow cancelled."));
-      if (verb === "rerun") {
-        // A re-run starts its logs afresh.
-        lastLogId = 0;
-        shownLines = 0;
-        replace(logList);
-      }
+      replace(notice, h("p", { class: "notice", role: "status" }, verb === "rerun" ? "Workflow started again." : "Workflow cancelled."));
+      // A re-run starts its logs afresh.
+      if (verb === "rerun") clearLogs();
       draw();
       await loadEvents();
     } catch (e) {
-      replace(status, alertBox(e));
+      replace(notice, alertBox(e));
     }
   };
 
@@ -212,9 +218,7 @@ export const workflowPage: PageFactory = (main, [namespace = "", name = ""]) => 
       else if (e.kind === "Workflow") {
         if (e.state === "PENDING" && e.op === "state" && wf && isFinished(wf.status.state)) {
           // Re-run from elsewhere (the CLI): the old lines are gone.
-          lastLogId = 0;
-          shownLines = 0;
-          replace(logList);
+          clearLogs();
         }
         refetch("workflow");
         refetch("logs");
