@@ -128,6 +128,13 @@ const DOCS = {
   storm: "benchmarks/storm.md",
 };
 
+/** The date of a load record (the storm's: each run's). */
+function recordDate(r: Any | undefined): string {
+  if (r?.date) return String(r.date);
+  const runs = (r?.runs ?? []) as Any[];
+  return runs.length > 0 ? runs.map((x) => `${x.label} ${x.date}`).join(", ") : "unknown";
+}
+
 /** docs/benchmarks.md. */
 export function allMarkdown(rec: AllRecord): string {
   const L = rec.load as Record<string, Any | undefined>;
@@ -183,6 +190,10 @@ export function allMarkdown(rec: AllRecord): string {
     "| benchmark | kind | seconds | result |",
     "| --- | --- | --- | --- |",
     ...rec.runs.map((r) => `| ${r.name} | ${r.kind} | ${num(r.seconds, 1)} | ${r.ok ? "ok" : `failed: ${(r.error ?? "").replace(/\|/g, "/").slice(0, 200)}`} |`),
+    "",
+    "When the figures of a load benchmark were recorded (a run with `--only` keeps the others' last records):",
+    "",
+    ...Object.entries(L).map(([name, r]) => `- ${name}: ${recordDate(r)}`),
     "",
   ];
   return out.join("\n");

@@ -27,6 +27,8 @@ export interface ServerRun {
   vmHwmMb?: number;
   dhcp: { sent: number; answered: number; stray: number };
   applySeconds?: number;
+  /** UDP datagrams dropped for want of receive buffer during the storm, per namespace (total, and per listening port of the server). */
+  udpDrops?: { server: { total: number; byPort: Record<string, number> }; generator: { total: number; byPort: Record<string, number> } };
   workflowStates?: Record<string, number>;
 }
 
@@ -107,6 +109,8 @@ export function stormMarkdown(rec: StormRecord): string {
     row("load generator CPU (s)", (r) => f1(r.clientCpuSeconds));
     row("server peak RSS sampled (MB)", (r) => f1(r.peakRssMb));
     row("DHCP messages sent / answered in time / late", (r) => `${r.dhcp.sent} / ${r.dhcp.answered} / ${r.dhcp.stray}`);
+    row("UDP drops, server side (port 67 / 69 / all)", (r) => (r.udpDrops ? `${r.udpDrops.server.byPort["67"] ?? "–"} / ${r.udpDrops.server.byPort["69"] ?? "–"} / ${r.udpDrops.server.total}` : "–"));
+    row("UDP drops, load generator", (r) => (r.udpDrops ? String(r.udpDrops.generator.total) : "–"));
     if (w.vmHwmMb !== undefined) out.push("", `wispd's VmHWM (peak RSS since start, store included) after the storms: ${f1(w.vmHwmMb)} MB.`);
     if (w.applySeconds !== undefined) out.push("", `Apply before the storm (${run.machines * 2 + 1} documents, batches of 500): ${f1(w.applySeconds)} s.`);
     if (w.workflowStates) out.push("", `Workflows afterwards: ${Object.entries(w.workflowStates).map(([k, v]) => `${k} ${v}`).join(", ")}.`);

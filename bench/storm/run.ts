@@ -41,6 +41,7 @@ const HELP = `usage: sudo npx bun bench/storm/run.ts [options]   (root: it creat
   --profile DIR        run wispd under Bun's CPU profiler; the profile (.cpuprofile and .md) goes to DIR
   --log-level L        wispd's log level (default info, as deployed)
   --quick              20 machines, 256K kernel, 1M initrd; records nothing
+  --no-record          print the figures only (e.g. a run under --profile)
   --label NAME         key of this run in bench/results/storm.json (default <machines>-<arrival>-<sizes>)
   --keep               keep the scratch directory (logs, configs)
   -h, --help           this text`;
@@ -80,8 +81,34 @@ function vmKb(pid: number, field: "VmRSS" | "VmHWM"): number {
   }
 }
 
+/**
+ * Datagrams the kernel dropped for want of receive buffer in namespace `ns`: in all
+ * (/proc/net/snmp Udp RcvbufErrors) and per listening port of the server (ss skmem `d`).
+ */
+export function udpDrops(ns: string): { total: number; byPort: Record<string, number> } {
+  const snmp = sh(["ip", "netns", "exec", ns, "cat", "/proc/net/snmp"], { allowFail: true }).split("\n").filter((l) => l.startsWith("Udp:"));
+  const names = snmp[0]?.split(/\s+/) ?? [];
+  const values = snmp[1]?.split(/\s+/) ?? [];
+  const total = Number(values[names.indexOf("RcvbufErrors")] ?? NaN);
+  const byPort: Record<string, number> = {};
+  const lines = sh(["ip", "netns", "exec", ns, "ss", "-uanm"], { allowFail: true }).split("\n");
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const port = /^\S+\s+\d+\s+\d+\s+\S+:(\d+)\s/.exec(lines[i]!)?.[1];
+    const d = /skmem:\(.*\bd(\d+)\)/.exec(lines[i + 1]!)?.[1];
+    if (port && d !== undefined && ["67", "69"].includes(port)) byPort[port] = (byPort[port] ?? 0) + Number(d);
+  }
+  return { total, byPort };
+}
+
+const dropDelta = (a: ReturnType<typeof udpDrops>, b: ReturnType<typeof udpDrops>) => ({
+  total: b.total - a.total,
+  byPort: Object.fromEntries(Object.entries(b.byPort).map(([p, n]) => [p, n - (a.byPort[p] ?? 0)])),
+});
+
 /** Runs the client in the generator namespace; samples the servers' CPU and RSS between its start and end lines. */
-async function runClient(dir: string, name: string, generatorNs: string, config: ClientConfig, serverPids: number[]): Promise<{ result: ClientResult; serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number; peakRssMb: number }> {
+async function runClient(dir: string, name: string, namespaces: { generator: string; server: string }, config: ClientConfig, serverPids: number[]): Promise<{ result: ClientResult; serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number; peakRssMb: number; drops: { server: ReturnType<typeof udpDrops>; generator: ReturnType<typeof udpDrops> } }> {
+  const before = { server: udpDrops(namespaces.server), generator: udpDrops(namespaces.generator) };
+  const generatorNs = namespaces.generator;
   const file = join(dir, `${name}-client.json`);
   writeFileSync(file, JSON.stringify(config));
   const argv = ["ip", "netns", "exec", generatorNs, "taskset", "-c", String(CLIENT_CPU), process.execPath, join(import.meta.dir, "client.ts"), file];
@@ -117,7 +144,8 @@ async function runClient(dir: string, name: string, generatorNs: string, config:
   const code = await new Promise<number | null>((resolve) => proc.on("exit", resolve));
   clearInterval(rss);
   if (!result || !out) throw new Error(`the storm client exited ${code} without a result`);
-  return { result, ...out, peakRssMb: peakRssKb / 1024 };
+  const drops = { server: dropDelta(before.server, udpDrops(namespaces.server)), generator: dropDelta(before.generator, udpDrops(namespaces.generator)) };
+  return { result, ...out, peakRssMb: peakRssKb / 1024, drops };
 }
 
 function summarise(label: string, result: ClientResult, stages: readonly Stage[], m: Awaited<ReturnType<typeof runClient>>, bytesPerSecond: number): Omit<ServerRun, "processes"> {
@@ -135,6 +163,7 @@ function summarise(label: string, result: ClientResult, stages: readonly Stage[]
     peakRssMb: m.peakRssMb,
     dhcp: result.dhcp,
     applySeconds: result.applySeconds,
+    udpDrops: m.drops,
   };
 }
 
@@ -150,6 +179,7 @@ async function main(): Promise<void> {
       "no-static": { type: "boolean", default: false },
       "log-level": { type: "string", default: "info" },
       profile: { type: "string" },
+      "no-record": { type: "boolean", default: false },
       quick: { type: "boolean", default: false },
       label: { type: "string" },
       keep: { type: "boolean", default: false },
@@ -203,6 +233,7 @@ async function main(): Promise<void> {
       await procs.stop();
     }
 
+    const nss = { generator: topo.generatorNs, server: link.serverNs };
     const plan: BootPlan = { stages: STAGES, pxeBackoffMs: PXE_BACKOFF_MS, ipxeBackoffMs: IPXE_BACKOFF_MS, httpTries: HTTP_TRIES, httpRetryDelayMs: HTTP_RETRY_DELAY_MS, ipxeBytes, kernelBytes, initrdBytes, actions: 3 };
     const limits = { tftpTimeoutMs: 2_000, tftpRetries: 5, tftpBlksize: 1456, httpIdleTimeoutMs: 30_000, agentDeadlineMs: 180_000 };
     const base: Omit<ClientConfig, "plan" | "limits"> = { machines: hosts.map((h, index) => ({ index, ...h })), relayIp: link.relayIp, serverIp: link.serverIp, spreadMs, progressEveryMs: 5_000 };
@@ -219,13 +250,13 @@ async function main(): Promise<void> {
     let applySeconds: number | undefined;
     if (!values["no-static"]) {
       log("wispd, DHCP+TFTP+HTTP stages only (as the baseline)");
-      const s = await runClient(dir, "wispd-static", topo.generatorNs, { ...base, plan: { ...plan, stages: STATIC_STAGES }, limits: grpcLimits, apply }, [wispd.pid]);
+      const s = await runClient(dir, "wispd-static", nss, { ...base, plan: { ...plan, stages: STATIC_STAGES }, limits: grpcLimits, apply }, [wispd.pid]);
       applySeconds = s.result.applySeconds;
       wispdStatic = { ...summarise("wispd (DHCP, TFTP, HTTP)", s.result, STATIC_STAGES, s, wrk.bytesPerSecond), processes: "wispd (DHCP, TFTP, HTTP)" };
       log(`wispd static: ${wispdStatic.figures.succeeded}/${n} booted in ${wispdStatic.figures.completionSeconds.toFixed(1)} s, ${wispdStatic.figures.failed} failed; CPU ${wispdStatic.serverCpuSeconds.toFixed(1)} s`);
     }
     log("wispd, every stage");
-    const w = await runClient(dir, "wispd", topo.generatorNs, { ...base, plan, limits: grpcLimits, apply: wispdStatic ? undefined : apply }, [wispd.pid]);
+    const w = await runClient(dir, "wispd", nss, { ...base, plan, limits: grpcLimits, apply: wispdStatic ? undefined : apply }, [wispd.pid]);
     const states = JSON.parse(sh(["ip", "netns", "exec", topo.generatorNs, "curl", "-sf", "--max-time", "60", "-H", `authorization: Bearer ${wispd.apiToken}`, `${wispd.url}/api/v1/namespaces/${NAMESPACE}/workflows`])) as { items?: { status?: { state?: string } }[] } | { status?: { state?: string } }[];
     const workflowStates: Record<string, number> = {};
     for (const wf of Array.isArray(states) ? states : (states.items ?? [])) workflowStates[wf.status?.state ?? "?"] = (workflowStates[wf.status?.state ?? "?"] ?? 0) + 1;
@@ -237,7 +268,7 @@ async function main(): Promise<void> {
     if (!values["no-baseline"]) {
       log("baseline: dnsmasq (DHCP, TFTP) + nginx (HTTP)");
       const b = await startBaseline(servers, join(dir, "baseline"), link, SERVER_CPU, hosts, net, artifacts, 1024);
-      const r = await runClient(dir, "baseline", topo.generatorNs, { ...base, plan: { ...plan, stages: STATIC_STAGES }, limits }, [b.dnsmasqPid, b.nginxPid]);
+      const r = await runClient(dir, "baseline", nss, { ...base, plan: { ...plan, stages: STATIC_STAGES }, limits }, [b.dnsmasqPid, b.nginxPid]);
       baseline = { ...summarise("dnsmasq + nginx", r.result, STATIC_STAGES, r, wrk.bytesPerSecond), processes: "dnsmasq + nginx" };
       log(`baseline: ${baseline.figures.succeeded}/${n} booted in ${baseline.figures.completionSeconds.toFixed(1)} s, ${baseline.figures.failed} failed; CPU ${baseline.serverCpuSeconds.toFixed(1)} s`);
       await servers.stop();
@@ -258,7 +289,7 @@ async function main(): Promise<void> {
       wispdStatic,
       baseline,
     };
-    const written = recordRun(run, quick);
+    const written = values["no-record"] ? [] : recordRun(run, quick);
     for (const f of written) log(`wrote ${f}`);
     for (const r of [wispdStatic, wispdRun, baseline]) if (r && r.figures.failed > 0) log(`${r.processes}: ${r.figures.failed} machines failed: ${JSON.stringify(r.failures.reasons)}`);
     console.log(JSON.stringify({ label, wispd: wispdRun.figures, baseline: baseline?.figures }));
