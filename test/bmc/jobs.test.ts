@@ -211,6 +211,14 @@ forEachStore("bmc jobs", (s) => {
     expect(bmc.calls.slice(3)).toEqual(["boot disk efi=false persistent=true", "power cycle"]);
     const after = await core.events("default", "wf");
     expect(after.filter((e) => e.type === "bmc.job").map((e) => e.to)).toEqual(["Pending", "Completed", "Pending", "Completed"]);
+
+    // A re-run prepares again with a new netboot job (the finished one of the same name is replaced).
+    bmc.calls.length = 0;
+    const rerun = await core.rerunWorkflow("default", "wf");
+    expect(rerun.status.state).toBe("PREPARING");
+    await waitFor("re-run PENDING", () => workflow(core, "default", "wf"), (w) => w.status.state === "PENDING");
+    expect(bmc.calls).toEqual(["power off", "boot pxe efi=false persistent=false", "power on"]);
+    expect((await core.list("Job")).map((j) => `${j.metadata.name} ${(j as StoredJob).status.state}`)).toEqual(["wf-disk-boot Completed", "wf-netboot Completed"]);
   });
 
   test("bootMode netboot: a failed job fails the workflow with its reason", async () => {
