@@ -16,16 +16,35 @@ import { createLogShipper, logsClient } from "../../agent/log-shipper.ts";
 import { agentClient, statusFor, type AgentClient } from "../grpc/agent-client.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
 import { EXAMPLES_DIR, SETUP_TIMEOUT_MS, startWispd, wispdGrpcPort, type WispdHandle } from "../support/processes.ts";
+import { startRedfishEmulator, type RedfishEmulator } from "../support/redfish-emulator.ts";
 import { artifactsDir, CHROMIUM, openBrowser, type ConsoleBrowser } from "./browser.ts";
 
 const MAC = "1c:69:7a:11:22:33";
-const LAB_VM = `apiVersion: tinkerbell.org/v1alpha1
+const REDFISH_PASSWORD = "console-test-pw";
+/** A Hardware whose syslog comes from 127.0.0.1 and whose BMC is the Redfish emulator. */
+const labVm = (redfishPort: number) => `apiVersion: tinkerbell.org/v1alpha1
 kind: Hardware
 metadata: { name: lab-vm, namespace: tink-system }
 spec:
+  bmcRef: { apiGroup: bmc.tinkerbell.org, kind: Machine, name: lab-vm-bmc }
   interfaces:
     - dhcp: { mac: "52:54:00:aa:bb:01", hostname: lab-vm, ip: { address: 127.0.0.1 } }
       netboot: { allowPXE: false, allowWorkflow: true }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: lab-vm-bmc-creds, namespace: tink-system }
+stringData: { username: admin, password: "${REDFISH_PASSWORD}" }
+---
+apiVersion: bmc.tinkerbell.org/v1alpha1
+kind: Machine
+metadata: { name: lab-vm-bmc, namespace: tink-system }
+spec:
+  connection:
+    host: 127.0.0.1
+    insecureTLS: true
+    authSecretRef: { name: lab-vm-bmc-creds, namespace: tink-system }
+    providerOptions: { preferredOrder: [redfish], redfish: { port: ${redfishPort} } }
 `;
 
 /** A UDP port free right now (for the syslog receiver, which takes no port 0). */
@@ -60,6 +79,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
   let grpcAddress: string;
   let syslogPort: number;
   let agent: AgentClient;
+  let redfish: RedfishEmulator;
   const artifacts = artifactsDir();
 
   /** Asserts that no page logged an error, except the listed expected ones (a refused request), then forgets them. */
@@ -80,7 +100,8 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     console.log(`console screenshots: ${artifacts}`);
     data = await pgliteDataDir();
     syslogPort = await freeUdpPort();
-    wispd = await startWispd(["--data-dir", data.dataDir, "--tftp-port", "0", "--grpc-port", "0", "--syslog-port", String(syslogPort)]);
+    redfish = await startRedfishEmulator({ username: "admin", password: REDFISH_PASSWORD, power: "On" });
+    wispd = await startWispd(["--data-dir", data.dataDir, "--tftp-port", "0", "--grpc-port", "0", "--syslog-port", String(syslogPort), "--bmc-poll-interval", "1"]);
     grpcAddress = `127.0.0.1:${await wispdGrpcPort(wispd)}`;
     await wispd.waitForLog("wispd ready");
     apiToken = readFileSync(join(data.dataDir, "api-token"), "utf8").trim();
@@ -94,6 +115,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     agent?.close();
     await browser?.close();
     if (wispd) expect(await wispd.stop()).toBe(0);
+    await redfish?.stop();
     data?.remove();
   }, SETUP_TIMEOUT_MS);
 
@@ -130,11 +152,18 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     noErrors([/status of 404 .*\/api\/v1\/apply\)$/]);
 
     await page.getByLabel("Or files").setInputFiles([example("hardware.yaml", true), example("template.yaml", true), example("workflow.yaml", true)]);
-    await page.getByLabel("Manifests").fill(LAB_VM);
+    await page.getByLabel("Manifests").fill(labVm(redfish.port));
     await page.getByRole("button", { name: "Apply" }).click();
     await page.getByRole("status").filter({ hasText: "Applied." }).waitFor();
     const applied = await page.locator("ul.applied").textContent();
-    for (const line of ["hardware/nuc-demo (tink-system) created", "template/ubuntu-focal-nvme (tink-system) created", "workflow/demo-wf (tink-system) created", "hardware/lab-vm (tink-system) created"]) {
+    for (const line of [
+      "hardware/nuc-demo (tink-system) created",
+      "template/ubuntu-focal-nvme (tink-system) created",
+      "workflow/demo-wf (tink-system) created",
+      "hardware/lab-vm (tink-system) created",
+      "secret/lab-vm-bmc-creds (tink-system) created",
+      "machine/lab-vm-bmc (tink-system) created",
+    ]) {
       expect(applied).toContain(line);
     }
     expect((await api("/namespaces/tink-system/workflows/demo-wf")).body.status.state).toBe("PENDING");
@@ -142,8 +171,16 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     noErrors();
   });
 
-  test("machines: addresses, no BMC, the workflow, and allowPXE toggled both ways through the API", async () => {
+  test("machines: addresses, BMC power state, the workflow, and allowPXE toggled both ways through the API", async () => {
+    // wispd polls the BMC every second; the page reads Machines when it opens (and every 15 s).
+    const end = Date.now() + 30_000;
+    while ((await api("/namespaces/tink-system/machines/lab-vm-bmc")).body.status?.powerState !== "on") {
+      if (Date.now() > end) throw new Error(`Machine lab-vm-bmc not polled "on": ${JSON.stringify((await api("/namespaces/tink-system/machines/lab-vm-bmc")).body.status)}`);
+      await Bun.sleep(200);
+    }
     await page.getByRole("link", { name: "Machines" }).click();
+    const lab = page.locator('tr[data-hardware="tink-system/lab-vm"]');
+    await lab.locator(".power-on", { hasText: "on" }).waitFor();
     const row = page.locator('tr[data-hardware="tink-system/nuc-demo"]');
     await row.waitFor();
     expect(await row.textContent()).toContain(MAC);

@@ -46,7 +46,7 @@ export const applyPage: PageFactory = (main) => {
   replace(
     main,
     h("h1", null, "Apply manifests"),
-    h("p", { class: "muted" }, "Hardware, Template and Workflow manifests (YAML or JSON). Everything is applied, or nothing."),
+    h("p", { class: "muted" }, "Tinkerbell manifests: Hardware, Template, Workflow; Machine, Job and Secret for BMCs (YAML or JSON). Everything is applied, or nothing."),
     h(
       "form",
       { class: "apply", onsubmit: (ev: Event) => void onSubmit(ev) },
