@@ -21,6 +21,8 @@ export interface ServerRun {
   serverCpuSeconds: number;
   serverCpuShare: number;
   clientCpuSeconds: number;
+  /** Seconds the server's threads were runnable but waiting for a CPU (other load on its core), from schedstat. */
+  serverWaitSeconds?: number;
   /** Highest VmRSS sampled during this storm. */
   peakRssMb: number;
   /** wispd's VmHWM (peak RSS since it started) after the storm. */
@@ -83,7 +85,7 @@ export function stormMarkdown(rec: StormRecord): string {
     "- **Each machine** (bench/storm/machine.ts): DISCOVER/REQUEST as a BIOS PXE ROM (vendor class `PXEClient:Arch:00000`, retransmitted after 4, 8, 16, 32 s, then failed), TFTP of the boot file the ACK names (Debian's `undionly.kpxe`, blksize 1456 and tsize, 2 s timeout, 5 retries, size checked), DISCOVER/REQUEST as iPXE (user class `iPXE`, 1, 2, 4, 8 s), GET of the script URL the ACK names, GET of the kernel and initrd URLs in the script (sizes checked; each GET tried 1 + 5 times 2 s apart, as Wisp's script does; 30 s without data fails a try), `GET /2009-04-04/meta-data/hostname` (must be the machine's name), then the agent protocol on its own gRPC channel (`GetAction`, `ReportActionStatus` RUNNING then SUCCESS, for 3 actions; back-off 1 -> 5 s on NOT_FOUND; 180 s in all). A stage out of retries fails the machine. The workflows' states are read through the API afterwards.",
     "- **Baseline.** The same machines' DHCP, TFTP, script, kernel and initrd stages against dnsmasq (the same reservations, TFTP of the same file, iPXE's user class gets the script URL) and nginx (a static script naming the same kernel and initrd), with `tftp-max` 1024 (wispd's own limit of concurrent transfers).",
     "- **Figures.** Completion: from the storm's start until the last machine ended. Per stage: p50/p99 over the machines that got through it. Server CPU: the process tree's time from /proc between the generator's start and end lines; share = CPU seconds over the storm's wall time. Peak RSS: VmHWM of wispd (and the highest VmRSS sampled every 200 ms). The byte-transfer bound: the bytes the storm moved (TFTP and HTTP bodies) at the loopback HTTP throughput measured in the same run (wrk, 4 connections, against nginx serving the initrd), the least time any server could have taken; efficiency is that bound over the completion time.",
-    "- **Load.** The machine is shared with other engineers' test runs: their load falls on both CPUs during a run, so absolute figures move from run to run (the load averages are given per run).",
+    "- **Load.** The machine is shared with other engineers' test runs and benchmarks (some pin their own servers to CPU 0 too): their load falls on both CPUs during a run, so absolute figures move from run to run. Each run gives the load averages and, per server, the seconds its threads were runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat): when that is larger than its CPU time, the server was starved by other work, not busy with the storm.",
     "",
   ];
   for (const run of rec.runs) {
@@ -106,6 +108,7 @@ export function stormMarkdown(rec: StormRecord): string {
     row("bytes moved", (r) => mib(r.figures.bytes));
     row("byte-transfer bound (s) / efficiency", (r) => `${f2(r.bound.boundSeconds)} / ${(r.bound.efficiency * 100).toFixed(1)} %`);
     row("server CPU (s) / share of storm", (r) => `${f1(r.serverCpuSeconds)} / ${(r.serverCpuShare * 100).toFixed(0)} %`, (a, z) => `${f2(a.serverCpuSeconds / z.serverCpuSeconds)}x the CPU`);
+    row("server threads runnable but waiting for a CPU (s)", (r) => f1(r.serverWaitSeconds ?? NaN));
     row("load generator CPU (s)", (r) => f1(r.clientCpuSeconds));
     row("server peak RSS sampled (MB)", (r) => f1(r.peakRssMb));
     row("DHCP messages sent / answered in time / late", (r) => `${r.dhcp.sent} / ${r.dhcp.answered} / ${r.dhcp.stray}`);

@@ -11,7 +11,7 @@
  *        [--kernel-size 1M] [--initrd-size 4M] [--no-baseline] [--quick]
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -38,6 +38,7 @@ const HELP = `usage: sudo npx bun bench/storm/run.ts [options]   (root: it creat
   --no-baseline        skip the dnsmasq + nginx run
   --no-static          skip wispd's own DHCP+TFTP+HTTP-only storm (the like-for-like run against the baseline)
   --no-bound           skip the loopback throughput measurement (no efficiency figure)
+  --agent-deadline S   seconds an agent keeps at its workflow before it counts as failed (default 180)
   --profile DIR        run wispd under Bun's CPU profiler; the profile (.cpuprofile and .md) goes to DIR
   --log-level L        wispd's log level (default info, as deployed)
   --quick              20 machines, 256K kernel, 1M initrd; records nothing
@@ -100,23 +101,45 @@ export function udpDrops(ns: string): { total: number; byPort: Record<string, nu
   return { total, byPort };
 }
 
+/**
+ * Seconds the process's threads ran and spent runnable but waiting for a CPU (/proc/<pid>/task/
+ * <tid>/schedstat): on a shared machine the wait says how much other load kept the server off
+ * its core, which CPU time alone cannot show.
+ */
+export function schedSeconds(pid: number): { run: number; wait: number } {
+  let run = 0;
+  let wait = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const [r, w] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
+      run += (r ?? 0) / 1e9;
+      wait += (w ?? 0) / 1e9;
+    }
+  } catch {
+    // exited while we looked
+  }
+  return { run, wait };
+}
+
 const dropDelta = (a: ReturnType<typeof udpDrops>, b: ReturnType<typeof udpDrops>) => ({
   total: b.total - a.total,
   byPort: Object.fromEntries(Object.entries(b.byPort).map(([p, n]) => [p, n - (a.byPort[p] ?? 0)])),
 });
 
 /** Runs the client in the generator namespace; samples the servers' CPU and RSS between its start and end lines. */
-async function runClient(dir: string, name: string, namespaces: { generator: string; server: string }, config: ClientConfig, serverPids: number[]): Promise<{ result: ClientResult; serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number; peakRssMb: number; drops: { server: ReturnType<typeof udpDrops>; generator: ReturnType<typeof udpDrops> } }> {
+async function runClient(dir: string, name: string, namespaces: { generator: string; server: string }, config: ClientConfig, serverPids: number[]): Promise<{ result: ClientResult; serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number; serverWaitSeconds: number; peakRssMb: number; drops: { server: ReturnType<typeof udpDrops>; generator: ReturnType<typeof udpDrops> } }> {
   const before = { server: udpDrops(namespaces.server), generator: udpDrops(namespaces.generator) };
   const generatorNs = namespaces.generator;
   const file = join(dir, `${name}-client.json`);
   writeFileSync(file, JSON.stringify(config));
   const argv = ["ip", "netns", "exec", generatorNs, "taskset", "-c", String(CLIENT_CPU), process.execPath, join(import.meta.dir, "client.ts"), file];
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+  const sched = () => serverPids.map(schedSeconds).reduce((a, x) => ({ run: a.run + x.run, wait: a.wait + x.wait }), { run: 0, wait: 0 });
+  let sched0 = { run: 0, wait: 0 };
   let serverTicks0 = 0;
   let clientTicks0 = 0;
   let t0 = 0;
-  let out: { serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number } | undefined;
+  let out: { serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number; serverWaitSeconds: number } | undefined;
   let peakRssKb = 0;
   const rss = setInterval(() => {
     for (const pid of serverPids) peakRssKb = Math.max(peakRssKb, vmKb(pid, "VmRSS") || 0);
@@ -131,11 +154,13 @@ async function runClient(dir: string, name: string, namespaces: { generator: str
       buf = buf.slice(nl + 1);
       if (line === "storm start") {
         serverTicks0 = ticks();
+        sched0 = sched();
         clientTicks0 = treeTicks(proc.pid!);
         t0 = performance.now();
       } else if (line === "storm end") {
         const hz = clockTicks();
-        out = { serverCpuSeconds: (ticks() - serverTicks0) / hz, clientCpuSeconds: (treeTicks(proc.pid!) - clientTicks0) / hz, stormSeconds: (performance.now() - t0) / 1000 };
+        const s1 = sched();
+        out = { serverCpuSeconds: (ticks() - serverTicks0) / hz, clientCpuSeconds: (treeTicks(proc.pid!) - clientTicks0) / hz, stormSeconds: (performance.now() - t0) / 1000, serverWaitSeconds: s1.wait - sched0.wait };
       } else if (line.startsWith("{")) {
         result = JSON.parse(line) as ClientResult;
       }
@@ -164,6 +189,7 @@ function summarise(label: string, result: ClientResult, stages: readonly Stage[]
     dhcp: result.dhcp,
     applySeconds: result.applySeconds,
     udpDrops: m.drops,
+    serverWaitSeconds: m.serverWaitSeconds,
   };
 }
 
@@ -179,6 +205,7 @@ async function main(): Promise<void> {
       "no-static": { type: "boolean", default: false },
       "log-level": { type: "string", default: "info" },
       profile: { type: "string" },
+      "agent-deadline": { type: "string", default: "180" },
       "no-record": { type: "boolean", default: false },
       quick: { type: "boolean", default: false },
       label: { type: "string" },
@@ -235,7 +262,8 @@ async function main(): Promise<void> {
 
     const nss = { generator: topo.generatorNs, server: link.serverNs };
     const plan: BootPlan = { stages: STAGES, pxeBackoffMs: PXE_BACKOFF_MS, ipxeBackoffMs: IPXE_BACKOFF_MS, httpTries: HTTP_TRIES, httpRetryDelayMs: HTTP_RETRY_DELAY_MS, ipxeBytes, kernelBytes, initrdBytes, actions: 3 };
-    const limits = { tftpTimeoutMs: 2_000, tftpRetries: 5, tftpBlksize: 1456, httpIdleTimeoutMs: 30_000, agentDeadlineMs: 180_000 };
+    const limits = { tftpTimeoutMs: 2_000, tftpRetries: 5, tftpBlksize: 1456, httpIdleTimeoutMs: 30_000, agentDeadlineMs: Number(values["agent-deadline"]) * 1000 };
+    if (!(limits.agentDeadlineMs > 0)) throw new Error(`--agent-deadline: expected seconds > 0, got "${values["agent-deadline"]}"`);
     const base: Omit<ClientConfig, "plan" | "limits"> = { machines: hosts.map((h, index) => ({ index, ...h })), relayIp: link.relayIp, serverIp: link.serverIp, spreadMs, progressEveryMs: 5_000 };
 
     log(`wispd: ${n} machines, arrival ${arrival}, kernel ${kernelBytes} B, initrd ${initrdBytes} B`);
