@@ -40,6 +40,20 @@ describe("systemd unit", () => {
     expect(await verify(readFileSync(COMMITTED, "utf8").replaceAll(PACKAGED_ROOT, ROOT))).toEqual({ code: 0, stderr: "" });
   });
 
+  test("systemd-analyze security rates the unit's exposure OK (at most 4.0 of 10)", async () => {
+    await requireTools({ "systemd-analyze": "systemd" });
+    const dir = mkdtempSync(join(tmpdir(), "wisp-unit-"));
+    try {
+      writeFileSync(join(dir, "wispd.service"), renderUnit({ bun: BUN, root: ROOT, user: "wisp", envFile: "/etc/wisp/wispd.env" }));
+      const r = await execHost(["systemd-analyze", "security", "--offline=true", "--no-pager", join(dir, "wispd.service")], { timeoutMs: 60_000 });
+      const level = /Overall exposure level for wispd\.service: ([\d.]+)/.exec(r.stdout + r.stderr);
+      expect(level).not.toBeNull();
+      expect(Number(level![1])).toBeLessThanOrEqual(4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("verify does catch a broken unit (the check above can fail)", async () => {
     const unit = renderUnit({ bun: "/nonexistent/bun", root: ROOT, user: "wisp", envFile: "/etc/wisp/wispd.env" }).replace("Type=notify", "Type=notify\nNoSuchKey=1");
     const r = await verify(unit);
