@@ -5,7 +5,7 @@ import { sql } from "drizzle-orm";
 import { MIGRATIONS_DIR } from "../../daemon/store/open.ts";
 import { forEachStore } from "../support/stores.ts";
 
-const TABLES = ["action_logs", "hardware", "templates", "workflow_actions", "workflow_events", "workflow_tasks", "workflows"];
+const TABLES = ["action_logs", "hardware", "job_steps", "jobs", "machines", "secrets", "templates", "workflow_actions", "workflow_events", "workflow_tasks", "workflows"];
 
 forEachStore("store migrations", (ctx) => {
   test("create every table of the schema", async () => {
