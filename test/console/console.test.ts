@@ -120,6 +120,9 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
   }, SETUP_TIMEOUT_MS);
 
   test("/ leads to the sign-in page; a wrong token is refused, the right one signs in", async () => {
+    // The page and its script need no token (they hold no data); the feed does.
+    expect((await fetch(`${wispd.url}/console/console.js`)).status).toBe(200);
+    expect((await fetch(`${wispd.url}/api/v1/events`)).status).toBe(401);
     await page.goto(`${wispd.url}/`);
     await page.waitForURL(/\/console\/#\/login$/);
     await page.getByLabel("API token").fill("not-the-token");

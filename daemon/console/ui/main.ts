@@ -65,10 +65,16 @@ function buildShell(): NonNullable<typeof shell> {
     h("header", { class: "top" }, h("span", { class: "brand" }, "Wisp"), h("nav", { "aria-label": "Main" }, nav), live, h("button", { type: "button", class: "link", onclick: signOut }, "Sign out")),
     main,
   );
+  let everConnected = false;
   stopFeed = watchFeed({
     change: (e) => page?.change?.(e),
     reset: () => page?.reset?.(),
     connected: (on) => {
+      // The page's first reads raced the feed's start: read again once it is up, so no change falls between.
+      if (on && !everConnected) {
+        everConnected = true;
+        page?.reset?.();
+      }
       live.textContent = on ? "live" : "reconnecting…";
       live.classList.toggle("on", on);
     },

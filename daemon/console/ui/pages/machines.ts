@@ -145,7 +145,7 @@ export const machinesPage: PageFactory = (main) => {
       }
     }
     draw();
-  });
+  }, 500); // every report of every workflow reaches this page: read the list at most twice a second
   const timer = setInterval(() => {
     if (machines) void loadMachines().then(draw, () => {});
   }, MACHINE_REFRESH_MS);
