@@ -153,9 +153,11 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
     const negotiated = negotiate(read.options, file.size, negotiation);
     let t: Transfer;
     try {
-      // ops: every line of the transfer carries the machine.
+      // ops: every line of the transfer carries the machine (its lines name `mac` themselves
+      // when the path had one: the child leaves it out then, so no line has it twice).
       const who = opts.machine?.(address, read.mac);
-      t = await Transfer.open({ opts, metrics, log: who ? machineLogger(log, who) : log, retries, read, file, negotiated, peer, address, port, control, sendError });
+      const bound = who && (read.mac === undefined ? who : { ...who, mac: undefined });
+      t = await Transfer.open({ opts, metrics, log: bound ? machineLogger(log, bound) : log, retries, read, file, negotiated, peer, address, port, control, sendError });
     } catch (e) {
       await file.close();
       metrics.requests.labels("failed").inc();
