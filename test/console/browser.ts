@@ -48,7 +48,7 @@ export async function openBrowser(artifacts: string): Promise<ConsoleBrowser> {
     throw e;
   }
   const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(20_000);
+  page.setDefaultTimeout(30_000);
   const errors: string[] = [];
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(`console: ${m.text()} (${m.location().url})`);

@@ -20,6 +20,8 @@ import { startRedfishEmulator, type RedfishEmulator } from "../support/redfish-e
 import { artifactsDir, CHROMIUM, openBrowser, type ConsoleBrowser } from "./browser.ts";
 
 const MAC = "1c:69:7a:11:22:33";
+/** Per browser test: a loaded CI machine makes chromium slow (each wait inside is bounded by 30 s). */
+const BROWSER_TEST_MS = 120_000;
 const REDFISH_PASSWORD = "console-test-pw";
 /** A Hardware whose syslog comes from 127.0.0.1 and whose BMC is the Redfish emulator. */
 const labVm = (redfishPort: number) => `apiVersion: tinkerbell.org/v1alpha1
@@ -141,7 +143,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     await page.locator(".live.on").waitFor(); // the change feed is connected
     await browser.screenshot("workflows-empty");
     noErrors();
-  });
+  }, BROWSER_TEST_MS);
 
   test("apply: the examples as written fail naming hp-demo and store nothing; fixed, they are created", async () => {
     await page.getByRole("link", { name: "Apply" }).click();
@@ -172,7 +174,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     expect((await api("/namespaces/tink-system/workflows/demo-wf")).body.status.state).toBe("PENDING");
     await browser.screenshot("apply-created");
     noErrors();
-  });
+  }, BROWSER_TEST_MS);
 
   test("machines: addresses, BMC power state, the workflow, and allowPXE toggled both ways through the API", async () => {
     // wispd polls the BMC every second; the page reads Machines when it opens (and every 15 s).
@@ -211,7 +213,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     await page.waitForSelector('tr[data-hardware="tink-system/lab-vm"] [role=switch][aria-checked=true]');
     await browser.screenshot("machines");
     noErrors();
-  });
+  }, BROWSER_TEST_MS);
 
   test("workflows: the progress bar follows the agent's reports live, without a reload", async () => {
     await page.getByRole("link", { name: "Workflows" }).click();
@@ -237,7 +239,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     expect(await page.evaluate(() => (globalThis as any).notReloaded)).toBe(true);
     await browser.screenshot("workflows-progress");
     noErrors();
-  });
+  }, BROWSER_TEST_MS);
 
   test("one workflow: actions, events and log lines arriving live; it ends, is re-run, then cancelled", async () => {
     await page.locator('tr[data-workflow="tink-system/demo-wf"]').getByRole("link", { name: "demo-wf" }).click();
@@ -296,7 +298,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     await browser.screenshot("workflow-cancelled");
     logs.close();
     noErrors();
-  });
+  }, BROWSER_TEST_MS);
 
   test("templates: the list and one Template's data with the workflow rendered from it", async () => {
     await page.getByRole("link", { name: "Templates" }).click();
@@ -311,7 +313,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     expect(await rendered.textContent()).toContain("quay.io/tinkerbell-actions/image2disk:v1.0.0");
     await browser.screenshot("template");
     noErrors();
-  });
+  }, BROWSER_TEST_MS);
 
   test("syslog: a machine's lines, and new ones as they come", async () => {
     await sendSyslog(syslogPort, "<14>Nov 22 07:00:00 lab-vm ipxe: Waiting for link-up on net0... ok");
@@ -325,7 +327,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     expect(await list.locator("li").count()).toBe(2);
     await browser.screenshot("syslog");
     noErrors();
-  });
+  }, BROWSER_TEST_MS);
 
   test("signing out forgets the token", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
@@ -335,5 +337,5 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     await page.waitForURL(/#\/login$/);
     await page.getByLabel("API token").waitFor();
     noErrors();
-  });
+  }, BROWSER_TEST_MS);
 });
