@@ -107,7 +107,7 @@ export async function putObject(ctx: CoreContext, obj: Manifest, mode: PutMode, 
     case "Secret":
       return { outcome: await putSecret(ctx, obj, mode, loc), warnings: [] };
     case "Machine":
-      return { outcome: await putMachine(ctx, obj, mode, loc), warnings: [] };
+      return putMachine(ctx, obj, mode, loc);
     case "Job":
       return { outcome: await putJob(ctx, obj, mode, loc), warnings: [] };
   }

@@ -4,7 +4,7 @@
  * other kinds in apply.ts.
  */
 import { and, asc, eq, inArray, type SQL } from "drizzle-orm";
-import { WispError } from "../lib/errors.ts";
+import { WispError, type Diagnostic } from "../lib/errors.ts";
 import { describeTask, MISSING_DEFAULTS } from "../bmc/job-steps.ts";
 import { KIND_API_VERSION, type Job, type Machine, type Secret } from "../manifest/types.ts";
 import type { Db } from "../store/open.ts";
@@ -60,8 +60,17 @@ export async function putSecret(ctx: CoreContext, obj: Secret, mode: PutMode, lo
   return "configured";
 }
 
-/** Stores a Machine; a changed connection is polled afresh (state unknown until then). */
-export async function putMachine(ctx: CoreContext, obj: Machine, mode: PutMode, loc: SourceLoc): Promise<ApplyOutcome> {
+/** Stores a Machine, warning when its Secret is not there (yet); a changed connection is polled afresh. */
+export async function putMachine(ctx: CoreContext, obj: Machine, mode: PutMode, loc: SourceLoc): Promise<{ outcome: ApplyOutcome; warnings: Diagnostic[] }> {
+  const outcome = await writeMachine(ctx, obj, mode, loc);
+  const ref = obj.spec.connection?.authSecretRef;
+  const namespace = ref?.namespace || obj.metadata.namespace;
+  if (!ref?.name || (await findSecret(ctx.db, namespace, ref.name))) return { outcome, warnings: [] };
+  const message = `Secret "${ref.name}" not found in namespace ${namespace}: the BMC cannot be reached until it exists`;
+  return { outcome, warnings: [{ ...loc, kind: "Machine", namespace: obj.metadata.namespace, name: obj.metadata.name, field: "spec.connection.authSecretRef.name", message }] };
+}
+
+async function writeMachine(ctx: CoreContext, obj: Machine, mode: PutMode, loc: SourceLoc): Promise<ApplyOutcome> {
   const { namespace, name } = obj.metadata;
   const existing = await findMachine(ctx.db, namespace, name, true);
   presence("Machine", obj.metadata, !!existing, mode, loc);

@@ -7,7 +7,7 @@ import { afterEach, expect, test } from "bun:test";
 import { startJobRunner, type JobRunner } from "../../daemon/bmc/jobs.ts";
 import { startPoller } from "../../daemon/bmc/poller.ts";
 import type { Core, StoredHardware, StoredJob, StoredMachine, StoredSecret } from "../../daemon/core/types.ts";
-import { WispError } from "../../daemon/lib/errors.ts";
+import { formatDiagnostic, WispError } from "../../daemon/lib/errors.ts";
 import { silentLogger } from "../../daemon/lib/log.ts";
 import { hardwareYaml, manifests, templateYaml, testCore, workflow, workflowYaml } from "../support/core.ts";
 import { forEachStore } from "../support/stores.ts";
@@ -136,7 +136,10 @@ forEachStore("bmc jobs", (s) => {
   test("missing credentials fail the job with the Secret's name; a wrong password stays out of the message", async () => {
     const bmc = fakeBmc();
     const core = await start(bmc);
-    await core.apply(manifests(`${MACHINE}---\n${job("nocreds", '    - powerAction: "on"\n      retries: 0\n')}`));
+    const applied = await core.apply(manifests(`${MACHINE}---\n${job("nocreds", '    - powerAction: "on"\n      retries: 0\n')}`));
+    expect(applied.warnings.map(formatDiagnostic)).toEqual([
+      'test.yaml#0 Machine default/bmc1: spec.connection.authSecretRef.name: Secret "creds" not found in namespace default: the BMC cannot be reached until it exists',
+    ]);
     const j = await waitFor("job end", () => getJob(core, "nocreds"), ended);
     expect(j.status.message).toBe("step 0 power on: Secret default/creds (spec.connection.authSecretRef) not found (attempt 1 of 1)");
     expect(bmc.calls).toEqual([]);
