@@ -166,6 +166,33 @@ describe("wisp bmc against ipmi_sim and the Redfish emulator", () => {
     expect(described.stdout).toContain("2/2");
   });
 
+  test("a Job's virtual media steps reach the Redfish BMC: insert, then eject", async () => {
+    writeFileSync(
+      join(dir, "media.yaml"),
+      'apiVersion: bmc.tinkerbell.org/v1alpha1\nkind: Job\nmetadata: { name: rf-media }\nspec:\n  machineRef: { name: rf }\n  tasks:\n    - virtualMediaAction: { mediaURL: "http://10.0.0.1/rescue.iso", kind: CD }\n    - powerAction: status\n',
+    );
+    expect((await wisp("apply", "-f", join(dir, "media.yaml"))).code).toBe(0);
+    const deadline = Date.now() + 60_000;
+    let job: { status: { state: string; steps: { state: string; message?: string }[] } };
+    for (;;) {
+      job = JSON.parse((await wisp("get", "job", "rf-media", "-o", "json")).stdout);
+      if (job.status.state === "Failed" || job.status.state === "Completed") break;
+      if (Date.now() > deadline) throw new Error(`job did not end: ${JSON.stringify(job)}`);
+      await Bun.sleep(250);
+    }
+    expect(job.status.steps.map((st) => `${st.state} ${st.message}`)).toEqual(["Completed media inserted (redfish)", "Completed power is on"]);
+    expect(rf.state.media).toEqual({ inserted: true, image: "http://10.0.0.1/rescue.iso" });
+    writeFileSync(join(dir, "eject.yaml"), "apiVersion: bmc.tinkerbell.org/v1alpha1\nkind: Job\nmetadata: { name: rf-eject }\nspec:\n  machineRef: { name: rf }\n  tasks:\n    - virtualMediaAction: { kind: CD }\n");
+    expect((await wisp("apply", "-f", join(dir, "eject.yaml"))).code).toBe(0);
+    for (;;) {
+      const state = JSON.parse((await wisp("get", "job", "rf-eject", "-o", "json")).stdout).status.state;
+      if (state === "Completed") break;
+      if (state === "Failed" || Date.now() > deadline) throw new Error(`eject job: ${state}`);
+      await Bun.sleep(250);
+    }
+    expect(rf.state.media.inserted).toBe(false);
+  });
+
   test("secrets: keys only, through every way of reading; never in wispd's log", async () => {
     const yaml = await wisp("get", "secret", "ipmi-creds", "-o", "yaml");
     expect(yaml.stdout).toContain("keys:\n  - password\n  - username");

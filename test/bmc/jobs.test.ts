@@ -5,7 +5,7 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { startJobRunner, type JobRunner } from "../../daemon/bmc/jobs.ts";
-import { startPoller } from "../../daemon/bmc/poller.ts";
+import { backoffMs, startPoller } from "../../daemon/bmc/poller.ts";
 import type { Core, StoredHardware, StoredJob, StoredMachine, StoredSecret } from "../../daemon/core/types.ts";
 import { formatDiagnostic, WispError } from "../../daemon/lib/errors.ts";
 import { silentLogger } from "../../daemon/lib/log.ts";
@@ -182,6 +182,42 @@ forEachStore("bmc jobs", (s) => {
     } finally {
       await poller.stop();
     }
+  });
+
+  test("a failing BMC is polled less and less often, and at the interval again once it answers", async () => {
+    const bmc = fakeBmc();
+    const core = await start(bmc);
+    await core.apply(manifests(`${SECRET}---\n${MACHINE}`));
+    let now = Date.parse("2026-01-01T00:00:00Z");
+    const poller = startPoller({ ctx: { db: s.store.db, now: () => new Date(now) }, openBmc: bmc.open, logger: silentLogger(), intervalMs: 60_000 });
+    const polls = () => bmc.targets.length;
+    try {
+      await poller.pollDue();
+      expect(polls()).toBe(1);
+      bmc.refuseOpen = { code: "unreachable", message: "down", provider: "ipmitool" };
+      now += 60_000;
+      await poller.pollDue(); // due: the interval passed; fails (1 failure)
+      expect(polls()).toBe(2);
+      now += 60_000;
+      await poller.pollDue(); // not due: after one failure, twice the interval
+      expect(polls()).toBe(2);
+      now += 60_000;
+      await poller.pollDue();
+      expect(polls()).toBe(3);
+      bmc.refuseOpen = undefined;
+      now += 4 * 60_000;
+      await poller.pollDue(); // 2 failures: four times the interval; answers now
+      expect(polls()).toBe(4);
+      expect(((await core.get("Machine", "default", "bmc1")) as StoredMachine).status.lastError).toBeUndefined();
+      now += 60_000;
+      await poller.pollDue();
+      expect(polls()).toBe(5);
+    } finally {
+      await poller.stop();
+    }
+    expect(backoffMs(30_000, 0)).toBe(30_000);
+    expect(backoffMs(30_000, 3)).toBe(240_000);
+    expect(backoffMs(30_000, 50)).toBe(600_000);
   });
 
   test("bootMode netboot: PREPARING until the job powered the machine into PXE, then PENDING; disk boot after SUCCESS", async () => {
