@@ -13,6 +13,7 @@ import { startPoller } from "./bmc/poller.ts";
 import { resolveApiToken } from "./api/token.ts";
 import { helpText, loadConfig, type Config } from "./config.ts";
 import { createActionIndex } from "./core/action-index.ts";
+import { bridgeChanges } from "./core/change-bridge.ts";
 import { createChangeFeed, feedHardwareNotifications } from "./core/changes.ts";
 import { createCore } from "./core/core.ts";
 import { createHardwareIndex, type HardwareIndex } from "./core/hardware-index.ts";
@@ -206,6 +207,8 @@ async function run(config: Config, log: Logger): Promise<void> {
   const changes = createChangeFeed({ logger: log });
   // console: Hardware changes reach the feed from the store's notifications (any wispd's).
   const stopHardwareFeed = await feedHardwareNotifications(store, changes, log);
+  // console: with PostgreSQL shared by several wispd, each one's workflow changes reach the others' feeds.
+  const stopChangeBridge = await bridgeChanges(store, changes, { logger: log });
   // ops: /readyz and READY=1 wait for the store and every listener that is started below.
   const readiness = createReadiness(() => store.ping());
   registerWorkflowGauge(metrics, store, changes);
@@ -306,6 +309,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     await api.stop();
     await index.close();
     await stopHardwareFeed();
+    await stopChangeBridge();
     await core.close();
     log.info("stopped");
     process.exit(0);

@@ -33,6 +33,8 @@ export interface Change {
   /** ActionLogs: the action and how many new lines were stored. */
   actionId?: string;
   lines?: number;
+  /** Set when another wispd on the same PostgreSQL made the change (core/change-bridge.ts); such entries carry no `events`. */
+  origin?: string;
 }
 
 /** A change with its place in this process's feed (the SSE `id`). */
