@@ -49,7 +49,7 @@ export function eventRoutes(opts: EventRoutesOptions) {
       const body = new ReadableStream<Uint8Array>({
         start(controller) {
           let closed = false;
-          let queued = 0;
+          let unsubscribe = () => {};
           const heartbeat = setInterval(() => send(encoder.encode(": keep-alive\n\n")), heartbeatMs);
           stop = () => {
             if (closed) return;
@@ -60,17 +60,19 @@ export function eventRoutes(opts: EventRoutesOptions) {
           const send = (bytes: Uint8Array) => {
             if (closed) return;
             // Byte-length queuing: desiredSize is the high-water mark less the bytes not yet taken.
-            queued = Math.max(0, QUEUE_HIGH_WATER - (controller.desiredSize ?? 0));
-            if (queued + bytes.length > maxBacklog) {
+            const queued = Math.max(0, QUEUE_HIGH_WATER - (controller.desiredSize ?? 0));
+            try {
+              if (queued + bytes.length <= maxBacklog) return controller.enqueue(bytes);
               logger.warn({ queued }, "events reader too slow, disconnected");
               stop();
               controller.close();
-              return;
+            } catch {
+              // The reader went away between two changes: let go of it.
+              stop();
             }
-            controller.enqueue(bytes);
           };
-          const unsubscribe = feed.subscribe((entry: FeedEntry) => send(frame("change", entry, entry.seq)));
-          controller.enqueue(encoder.encode(`retry: ${RETRY_MS}\n\n`));
+          unsubscribe = feed.subscribe((entry: FeedEntry) => send(frame("change", entry, entry.seq)));
+          send(encoder.encode(`retry: ${RETRY_MS}\n\n`));
           const missed = from === undefined ? [] : feed.since(from);
           if (missed === undefined) send(frame("reset", { lastSeq: feed.lastSeq }, feed.lastSeq));
           else for (const entry of missed) send(frame("change", entry, entry.seq));
