@@ -58,10 +58,12 @@ function bundler(logger: Logger): () => Promise<string> {
 export function consoleRoutes(opts: { logger: Logger }) {
   const script = bundler(opts.logger);
   const respond = (body: ConstructorParameters<typeof Response>[0], type: string) => new Response(body, { headers: { "content-type": type, ...SECURITY_HEADERS } });
+  // Not part of the API: kept out of the OpenAPI document.
+  const hidden = { detail: { hide: true } };
   return new Elysia()
-    .get("/", ({ redirect }) => redirect(CONSOLE_PATH, 302))
+    .get("/", ({ redirect }) => redirect(CONSOLE_PATH, 302), hidden)
     // Elysia matches /console and /console/ alike.
-    .get(CONSOLE_PATH, () => respond(PAGE, "text/html; charset=utf-8"))
-    .get(`${CONSOLE_PATH}console.js`, async () => respond(await script(), "text/javascript; charset=utf-8"))
-    .get(`${CONSOLE_PATH}console.css`, () => respond(Bun.file(join(UI_DIR, "console.css")), "text/css; charset=utf-8"));
+    .get(CONSOLE_PATH, () => respond(PAGE, "text/html; charset=utf-8"), hidden)
+    .get(`${CONSOLE_PATH}console.js`, async () => respond(await script(), "text/javascript; charset=utf-8"), hidden)
+    .get(`${CONSOLE_PATH}console.css`, () => respond(Bun.file(join(UI_DIR, "console.css")), "text/css; charset=utf-8"), hidden);
 }
