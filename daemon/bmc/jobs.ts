@@ -14,6 +14,8 @@ import type { BmcDriver, BmcError, OpenBmc } from "./types.ts";
 export const JOB_POLL_INTERVAL_MS = 1_000;
 /** Jobs (on different Machines) run at once. */
 export const JOB_CONCURRENCY = 4;
+/** How long stop() waits for running steps before leaving them to the next start. */
+export const STOP_WAIT_MS = 5_000;
 /** Pause between attempts of a failed step. */
 export const STEP_RETRY_DELAY_MS = 2_000;
 
@@ -34,6 +36,12 @@ export interface JobRunner {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves when `p` settles or after `ms`, whichever is first; the timer does not outlive it. */
+export async function waitAtMost(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
+}
 
 /** One attempt, ended by its timeout: the driver call may hang on a BMC that stopped answering. */
 async function attempt(open: OpenBmc, target: Parameters<OpenBmc>[0], task: ClaimedJob["steps"][number]["task"], timeoutMs: number): Promise<{ ok: true; message: string } | { ok: false; error: BmcError }> {
@@ -87,6 +95,8 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
         // The Secret is read for every attempt: a corrected password applies to the next one.
         const target = await machineTarget(ctx, machine, step.timeout * 1000);
         const r = target.ok ? await attempt(opts.openBmc, target.value, step.task, step.timeout * 1000) : { ok: false as const, error: { code: "auth" as const, message: target.error } };
+        // Stopped meanwhile: the step is left Running, to be run again by the next start.
+        if (stopped) return;
         if (r.ok) {
           await patchStep(ctx, step.id, { state: "Completed", finishedAt: ctx.now(), message: r.message });
           log.info({ step: step.position, action: what, attempt: n }, "bmc step completed");
@@ -150,7 +160,9 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await Promise.allSettled([...running]);
+      // A step may wait for a slow BMC up to its timeout; a job cut short stays Running and is
+      // resumed at its step on the next start (requeueRunningJobs).
+      await waitAtMost(Promise.allSettled([...running]), STOP_WAIT_MS);
     },
   };
 }

@@ -6,12 +6,15 @@
 import { listMachineRows, machineTarget, recordPoll } from "../core/bmc-machines.ts";
 import type { CoreContext } from "../core/objects.ts";
 import type { Logger } from "../lib/log.ts";
+import { waitAtMost } from "./jobs.ts";
 import type { OpenBmc } from "./types.ts";
 
 /** BMCs polled at once. */
 export const POLL_CONCURRENCY = 8;
 /** Longest wait between polls of a failing BMC. */
 export const MAX_POLL_BACKOFF_MS = 10 * 60_000;
+/** How long stop() waits for a round in progress. */
+export const STOP_WAIT_MS = 5_000;
 /** Bound of one poll (open, read, close). */
 export const POLL_TIMEOUT_MS = 20_000;
 
@@ -97,7 +100,8 @@ export function startPoller(opts: PollerOptions): Poller {
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await round;
+      // A poll of a silent BMC takes up to its timeout: its result is not worth holding shutdown.
+      await waitAtMost(round, STOP_WAIT_MS);
     },
   };
 }

@@ -133,6 +133,22 @@ forEachStore("bmc jobs", (s) => {
     expect(bmc.calls).toEqual(["power cycle", "power cycle"]);
   });
 
+  test("a job cut short by a stop is resumed at its step by the next runner", async () => {
+    const bmc = fakeBmc();
+    const core = await start(bmc);
+    bmc.hang.add("power on");
+    await core.apply(manifests(`${SECRET}---\n${MACHINE}---\n${job("resumed", '    - powerAction: "off"\n    - powerAction: "on"\n      timeout: 600\n')}`));
+    await waitFor("the hanging step", async () => bmc.calls, (c) => c.includes("power on"));
+    await runner!.stop(); // bounded, though the step would wait 600 s
+    expect((await getJob(core, "resumed")).status.state).toBe("Running");
+    bmc.hang.clear();
+    runner = await startJobRunner({ ctx: { db: s.store.db, now: () => new Date() }, openBmc: bmc.open, logger: silentLogger(), pollIntervalMs: 100, retryDelayMs: 10 });
+    const j = await waitFor("job end", () => getJob(core, "resumed"), ended);
+    expect(j.status.state).toBe("Completed");
+    expect(j.status.steps.map((st) => [st.action, st.state, st.attempt])).toEqual([["power off", "Completed", 1], ["power on", "Completed", 2]]);
+    expect(bmc.calls).toEqual(["power off", "power on", "power on"]);
+  }, 60_000);
+
   test("missing credentials fail the job with the Secret's name; a wrong password stays out of the message", async () => {
     const bmc = fakeBmc();
     const core = await start(bmc);
