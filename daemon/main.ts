@@ -284,7 +284,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   // bmc (issue 9): Jobs run against Machines' BMCs (and move netboot workflows out of PREPARING);
   // every Machine's power state is polled.
   const bmcCtx = { db: store.db, now: () => new Date(), logger: log };
-  const bmcJobs = await startJobRunner({ ctx: bmcCtx, openBmc, logger: log });
+  const bmcJobs = await startJobRunner({ ctx: bmcCtx, openBmc, logger: log, onWorkflowChange: (c) => changes.emit({ kind: "Workflow", op: "state", ...c }) });
   const bmcPoller = startPoller({ ctx: bmcCtx, openBmc, logger: log, intervalMs: config.bmcPollInterval * 1000 });
 
   let stopping = false;

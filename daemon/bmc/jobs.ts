@@ -3,7 +3,7 @@
  * Machine's BMC (one job per Machine at a time, a few Machines at once), each attempt bounded
  * by the step's timeout and retried as the step allows, and records every step's state.
  */
-import { claimJob, finishJob, patchStep, requeueRunningJobs, type ClaimedJob } from "../core/bmc-jobs.ts";
+import { claimJob, finishJob as finishJobRow, patchStep, requeueRunningJobs, type ClaimedJob, type WorkflowChanged } from "../core/bmc-jobs.ts";
 import { machineTarget } from "../core/bmc-machines.ts";
 import type { CoreContext } from "../core/objects.ts";
 import type { Logger } from "../lib/log.ts";
@@ -26,6 +26,8 @@ export interface JobRunnerOptions {
   pollIntervalMs?: number;
   concurrency?: number;
   retryDelayMs?: number;
+  /** Told (after the commit) when a job's end changed the workflow that made it. */
+  onWorkflowChange?: (change: WorkflowChanged) => void;
 }
 
 export interface JobRunner {
@@ -79,6 +81,11 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
   let stopped = false;
   let scanning = false;
   let again = false;
+
+  const finishJob = async (...args: Parameters<typeof finishJobRow>): Promise<void> => {
+    const changed = await finishJobRow(...args);
+    if (changed) opts.onWorkflowChange?.(changed);
+  };
 
   const runJob = async ({ job, steps, machine }: ClaimedJob): Promise<void> => {
     const jobId = `${job.namespace}/${job.name}`;

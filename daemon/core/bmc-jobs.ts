@@ -51,25 +51,33 @@ export async function patchStep(ctx: CoreContext, stepId: string, patch: Partial
   await ctx.db.update(jobSteps).set(patch).where(eq(jobSteps.id, stepId));
 }
 
+/** What a job's end did to the workflow that made it (for the change feed). */
+export interface WorkflowChanged {
+  namespace: string;
+  name: string;
+  state: WorkflowRow["state"];
+  events: EventInput[];
+}
+
 /** Ends a job; a workflow that made it moves on (netboot: PENDING or FAILED; disk-boot: an event). */
-export async function finishJob(ctx: CoreContext, jobId: string, state: "Completed" | "Failed", message: string): Promise<void> {
-  await ctx.db.transaction(async (db) => {
+export async function finishJob(ctx: CoreContext, jobId: string, state: "Completed" | "Failed", message: string): Promise<WorkflowChanged | undefined> {
+  return ctx.db.transaction(async (db) => {
     const tx: CoreContext = { ...ctx, db };
     const now = ctx.now();
     const [job] = await db.select().from(jobs).where(eq(jobs.id, jobId)).for("update");
-    if (!job) return;
+    if (!job) return undefined;
     await db.update(jobs).set({ state, message, finishedAt: now, updatedAt: now, resourceVersion: job.resourceVersion + 1 }).where(eq(jobs.id, jobId));
-    if (job.workflowId) await jobEndedForWorkflow(tx, job, state, message);
+    return job.workflowId ? jobEndedForWorkflow(tx, job, state, message) : undefined;
   });
 }
 
-async function jobEndedForWorkflow(ctx: CoreContext, job: JobRow, state: "Completed" | "Failed", message: string): Promise<void> {
+async function jobEndedForWorkflow(ctx: CoreContext, job: JobRow, state: "Completed" | "Failed", message: string): Promise<WorkflowChanged | undefined> {
   const [wf] = await ctx.db.select().from(workflows).where(eq(workflows.id, job.workflowId!)).for("update");
-  if (!wf) return;
+  if (!wf) return undefined;
   const jobEvent: EventInput = { type: "bmc.job", from: "Running", to: state, message: `Job ${job.namespace}/${job.name} (${job.purpose ?? "bmc"}): ${message}` };
   if (job.purpose !== "netboot" || wf.state !== "PREPARING") {
     await recordEvents(ctx, wf.id, [jobEvent]);
-    return;
+    return { namespace: wf.namespace, name: wf.name, state: wf.state, events: [jobEvent] };
   }
   const to = state === "Completed" ? "PENDING" : "FAILED";
   const now = ctx.now();
@@ -77,11 +85,13 @@ async function jobEndedForWorkflow(ctx: CoreContext, job: JobRow, state: "Comple
     .update(workflows)
     .set({ state: to, updatedAt: now, resourceVersion: wf.resourceVersion + 1, ...(to === "FAILED" ? { finishedAt: now } : {}) })
     .where(eq(workflows.id, wf.id));
-  await recordEvents(ctx, wf.id, [
+  const events: EventInput[] = [
     jobEvent,
     { type: "workflow.state", from: "PREPARING", to, message: to === "FAILED" ? `netboot job ${job.name} failed: ${message}` : `netboot job ${job.name} completed` },
-  ]);
+  ];
+  await recordEvents(ctx, wf.id, events);
   ctx.logger?.info({ workflowId: `${wf.namespace}/${wf.name}`, job: `${job.namespace}/${job.name}`, state: to }, "workflow prepared by bmc job");
+  return { namespace: wf.namespace, name: wf.name, state: to, events };
 }
 
 /** The Machine a Hardware's `spec.bmcRef` names (same namespace), or a located error. */

@@ -261,6 +261,12 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in chromium", () => {
     await log.getByText("warning: <b>not bold</b>").waitFor(); // text, never markup
     expect(await log.locator("b").count()).toBe(0);
     expect(await log.locator("li").first().textContent()).toContain("create-user[1]");
+    // Only one action's lines: the others are hidden, not dropped.
+    await page.getByLabel("Show lines of").selectOption("grow-partition");
+    expect(await log.locator("li:visible").count()).toBe(0);
+    await page.getByLabel("Show lines of").selectOption("create-user");
+    expect(await log.locator("li:visible").count()).toBe(2);
+    await page.getByLabel("Show lines of").selectOption("");
     await browser.screenshot("workflow-logs-live");
     await ship.close();
     expect((await agent.reportActionStatus(statusFor(fourth, "SUCCESS"))).code).toBe(status.OK);

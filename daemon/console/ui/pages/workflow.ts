@@ -80,6 +80,11 @@ export const workflowPage: PageFactory = (main, [namespace = "", name = ""]) => 
   const tasks = h("div");
   const logList = h("ol", { class: "log", "aria-label": "Action logs", tabindex: 0 });
   const logStatus = h("p", { class: "muted", "data-log-status": "" }, "No lines yet.");
+  // Which action's lines to show ("" = all); the list keeps every line and hides the others.
+  const logFilter = h("select", { id: "log-filter", onchange: () => applyFilter() }, h("option", { value: "" }, "all actions"));
+  const applyFilter = () => {
+    for (const li of logList.children) (li as HTMLElement).hidden = logFilter.value !== "" && (li as HTMLElement).dataset.action !== logFilter.value;
+  };
   replace(
     main,
     header,
@@ -89,7 +94,7 @@ export const workflowPage: PageFactory = (main, [namespace = "", name = ""]) => 
     h("h2", null, "Actions"),
     actions,
     h("h2", null, "Action logs ", h("span", { class: "live-dot", title: "streams live" })),
-    logStatus,
+    h("div", { class: "log-tools" }, h("label", { for: "log-filter" }, "Show lines of"), logFilter, logStatus),
     logList,
     h("h2", null, "Events"),
     events,
@@ -149,6 +154,12 @@ export const workflowPage: PageFactory = (main, [namespace = "", name = ""]) => 
       ),
     );
     replace(actions, actionsTable(wf));
+    const names = [...new Set(actionsOf(wf).map((a) => a.name))];
+    if (logFilter.options.length !== names.length + 1) {
+      const chosen = logFilter.value;
+      replace(logFilter, h("option", { value: "" }, "all actions"), names.map((n) => h("option", { value: n }, n)));
+      logFilter.value = names.includes(chosen) ? chosen : "";
+    }
     replace(tasks, tasksView(wf));
   };
 
@@ -186,6 +197,8 @@ export const workflowPage: PageFactory = (main, [namespace = "", name = ""]) => 
               h("span", { class: "log-line" }, l.line),
             ),
           );
+          const added = logList.lastElementChild as HTMLElement;
+          added.hidden = logFilter.value !== "" && l.actionName !== logFilter.value;
           if (++shownLines > MAX_SHOWN_LINES) {
             logList.firstElementChild?.remove();
             shownLines--;
