@@ -114,7 +114,9 @@ async function main(): Promise<void> {
   const chartsDir = out ?? join(ROOT, "docs", "benchmarks");
   mkdirSync(chartsDir, { recursive: true });
   writeFileSync(allJson, JSON.stringify(record, null, 2) + "\n");
-  writeFileSync(join(docsDir, "benchmarks.md"), allMarkdown(record));
+  // The reading of the figures against the aims is written by hand (bench/findings.md) and kept with them.
+  const findingsFile = join(import.meta.dir, "findings.md");
+  writeFileSync(join(docsDir, "benchmarks.md"), allMarkdown(record, existsSync(findingsFile) ? readFileSync(findingsFile, "utf8") : undefined));
   const chart = dhcpChart(record.load.dhcp as Record<string, unknown> | undefined);
   if (chart) writeFileSync(join(chartsDir, "dhcp-ramp.svg"), chart);
   log(`wrote ${allJson}, ${join(docsDir, "benchmarks.md")}${chart ? ` and ${join(chartsDir, "dhcp-ramp.svg")}` : ""}`);

@@ -136,7 +136,7 @@ function recordDate(r: Any | undefined): string {
 }
 
 /** docs/benchmarks.md. */
-export function allMarkdown(rec: AllRecord): string {
+export function allMarkdown(rec: AllRecord, findings?: string): string {
   const L = rec.load as Record<string, Any | undefined>;
   const rows = [
     ...dhcpRows(L.dhcp),
@@ -165,7 +165,7 @@ export function allMarkdown(rec: AllRecord): string {
     "",
     "## Figures and ratios",
     "",
-    "Ratios are Wisp over the peer: above 1 is better for rates, below 1 is better for times (marked \"the time\").",
+    "Ratios are oriented so that above 1 means Wisp did better (each benchmark's own rows: rates Wisp over peer, times and latencies peer over Wisp), except rows marked \"the time\" or \"the CPU\" (storm, agent): Wisp's over the peer's, below 1 is better.",
     "",
     "| area | measure | Wisp | peer | ratio | CPU |",
     "| --- | --- | --- | --- | --- | --- |",
@@ -173,6 +173,7 @@ export function allMarkdown(rec: AllRecord): string {
     "",
     "Details, method and every measurement: " + Object.entries(DOCS).map(([k, v]) => `[${k}](${v})`).join(", ") + ".",
     "",
+    ...(findings ? [findings.trim(), ""] : []),
     "![DHCP rate against drops](benchmarks/dhcp-ramp.svg)",
     "",
     "![Boot storm completion](benchmarks/storm-completion.svg)",

@@ -44,6 +44,8 @@ export interface StormRun {
   initrdBytes: number;
   ipxeBytes: number;
   loopbackBytesPerSecond: number;
+  /** wispd's store: its embedded PGlite, or PostgreSQL (whose CPU is not in wispd's). */
+  store?: string;
   machine: Machine;
   versions: Record<string, string>;
   wispd: ServerRun;
@@ -95,7 +97,7 @@ export function stormMarkdown(rec: StormRecord): string {
     const cols = [w, ...(st ? [st] : []), ...(b ? [b] : [])];
     const like: [ServerRun, ServerRun] | undefined = st && b ? [st, b] : undefined;
     out.push(`## ${run.label}`, "");
-    out.push(`${run.machines} machines, arrival ${run.arrival}, iPXE binary ${run.ipxeBytes} B, kernel ${mib(run.kernelBytes)}, initrd ${mib(run.initrdBytes)}; ${run.date}. ${machineLine(run.machine)} Loopback HTTP bound: ${f2(run.loopbackBytesPerSecond / 1e9)} GB/s. Versions: ${Object.entries(run.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`, "");
+    out.push(`${run.machines} machines, arrival ${run.arrival}, iPXE binary ${run.ipxeBytes} B, kernel ${mib(run.kernelBytes)}, initrd ${mib(run.initrdBytes)}; ${run.date}. ${machineLine(run.machine)} Loopback HTTP bound: ${f2(run.loopbackBytesPerSecond / 1e9)} GB/s. wispd's store: ${run.store ?? "PGlite"}. Versions: ${Object.entries(run.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`, "");
     const head = ["", "wispd, every stage", ...(st ? ["wispd, DHCP+TFTP+HTTP"] : []), ...(b ? ["dnsmasq + nginx"] : []), ...(like ? ["wispd / baseline (same stages)"] : [])];
     out.push(`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`);
     const row = (name: string, get: (r: ServerRun) => string, ratio?: (a: ServerRun, z: ServerRun) => string) =>
