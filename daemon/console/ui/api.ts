@@ -27,8 +27,9 @@ export class ApiError extends Error {
   }
 }
 
-/** Called when the server refuses the token (it changed, or wispd restarted with another). */
+// Called when the server refuses the token (it changed, or wispd restarted with another).
 let onUnauthorized: () => void = () => {};
+/** Sets what to do when the server refuses the token (the shell signs out). */
 export function whenUnauthorized(fn: () => void): void {
   onUnauthorized = fn;
 }

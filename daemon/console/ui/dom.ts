@@ -1,6 +1,8 @@
 /** A small element builder: `h("a", { href, class: "x", onclick }, "text", child)`. */
 
+/** What `h` takes as children. */
 export type Child = Node | string | number | null | undefined | false | Child[];
+/** Attributes, properties and `on*` listeners of `h`. */
 export type Attrs = Record<string, unknown>;
 
 // Set as properties (live state), not attributes.

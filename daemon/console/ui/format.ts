@@ -26,6 +26,7 @@ export function actionSeconds(a: ActionStatus): number | undefined {
 }
 
 const TERMINAL = new Set(["SUCCESS", "FAILED", "TIMEOUT"]);
+/** True for SUCCESS, FAILED and TIMEOUT. */
 export const isFinished = (state: string) => TERMINAL.has(state);
 
 /** A state as a coloured badge (colour is never the only cue: the word is there). */

@@ -3,6 +3,7 @@ import { ApiError } from "./api.ts";
 import { h } from "./dom.ts";
 import type { FeedEntry } from "./types.ts";
 
+/** A page as the shell drives it. */
 export interface Page {
   /** A change from the feed (every kind; the page picks what concerns it). */
   change?(entry: FeedEntry): void;

@@ -1,5 +1,6 @@
 /** The API's objects as the console reads them (the fields it uses). */
 
+/** Server-set object metadata. */
 export interface Meta {
   name: string;
   namespace: string;
@@ -10,11 +11,13 @@ export interface Meta {
   annotations?: Record<string, string>;
 }
 
+/** One interface of a Hardware. */
 export interface HardwareInterface {
   dhcp?: { mac?: string; hostname?: string; ip?: { address?: string } };
   netboot?: { allowPXE?: boolean; allowWorkflow?: boolean };
 }
 
+/** A Hardware as the API returns it. */
 export interface Hardware {
   apiVersion: string;
   kind: "Hardware";
@@ -22,12 +25,14 @@ export interface Hardware {
   spec: { interfaces?: HardwareInterface[]; bmcRef?: { name?: string; kind?: string }; [k: string]: unknown };
 }
 
+/** A Template as the API returns it. */
 export interface Template {
   kind: "Template";
   metadata: Meta;
   spec: { data?: string };
 }
 
+/** One action of a workflow with its state and timings. */
 export interface ActionStatus {
   id: string;
   taskName: string;
@@ -43,6 +48,7 @@ export interface ActionStatus {
   message?: string;
 }
 
+/** A Workflow with its status. */
 export interface Workflow {
   kind: "Workflow";
   metadata: Meta;
@@ -59,6 +65,7 @@ export interface Workflow {
   };
 }
 
+/** One recorded state change. */
 export interface WorkflowEvent {
   id: number;
   at: string;
@@ -69,6 +76,7 @@ export interface WorkflowEvent {
   message?: string;
 }
 
+/** One action log line (GET .../workflows/NAME/logs). */
 export interface LogEntry {
   id: number;
   at: string;
@@ -79,6 +87,7 @@ export interface LogEntry {
   line: string;
 }
 
+/** One syslog line (GET .../hardware/NAME/logs). */
 export interface SyslogLine {
   seq: number;
   receivedAt: string;

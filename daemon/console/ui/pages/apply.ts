@@ -8,6 +8,7 @@ interface ApplyResult {
   warnings: { message: string; source?: string; field?: string }[];
 }
 
+/** The apply form. */
 export const applyPage: PageFactory = (main) => {
   const text = h("textarea", { id: "apply-text", rows: 18, spellcheck: "false", placeholder: "apiVersion: tinkerbell.org/v1alpha1\nkind: Hardware\n..." });
   const files = h("input", { id: "apply-files", type: "file", multiple: true, accept: ".yaml,.yml,.json,text/yaml,application/json" });

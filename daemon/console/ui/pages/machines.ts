@@ -15,8 +15,10 @@ const allowsPxe = (hw: Hardware) => {
   return ifs.length > 0 && ifs.every((i) => i.netboot?.allowPXE === true);
 };
 
+/** The hash of a machine's syslog page. */
 export const syslogHash = (namespace: string, name: string) => `#/machines/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/syslog`;
 
+/** Every Hardware as a machine row. */
 export const machinesPage: PageFactory = (main) => {
   const hardware = new Map<string, Hardware>();
   /** Latest workflow per Hardware key. */

@@ -8,6 +8,7 @@ import type { SyslogLine } from "../types.ts";
 const POLL_MS = 2_000;
 const MAX_SHOWN_LINES = 5_000;
 
+/** A machine's syslog lines: `#/machines/NS/NAME/syslog`. */
 export const syslogPage: PageFactory = (main, [namespace = "", name = ""]) => {
   const list = h("ol", { class: "log", "aria-label": `Syslog of ${name}`, tabindex: 0 });
   const status = h("p", { class: "muted", "aria-live": "polite" }, "Loading…");

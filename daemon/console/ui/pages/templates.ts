@@ -6,8 +6,10 @@ import { alertBox, coalesce, keyOf, link, type PageFactory } from "../page.ts";
 import type { Template, Workflow } from "../types.ts";
 import { workflowHash } from "./workflows.ts";
 
+/** The hash of a template's page. */
 export const templateHash = (namespace: string, name: string) => `#/templates/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
 
+/** The templates list. */
 export const templatesPage: PageFactory = (main) => {
   const body = h("tbody");
   const status = h("div", { "aria-live": "polite" });
@@ -55,6 +57,7 @@ export const templatesPage: PageFactory = (main) => {
   };
 };
 
+/** One template: `#/templates/NS/NAME`. */
 export const templatePage: PageFactory = (main, [namespace = "", name = ""]) => {
   const view = h("div");
   replace(main, h("h1", null, `Template ${namespace}/${name}`), view);

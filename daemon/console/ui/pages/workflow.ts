@@ -65,6 +65,7 @@ function tasksView(wf: Workflow): HTMLElement {
   );
 }
 
+/** One workflow: `#/workflows/NS/NAME`. */
 export const workflowPage: PageFactory = (main, [namespace = "", name = ""]) => {
   const path = objectPath("workflows", namespace, name);
   let wf: Workflow | undefined;

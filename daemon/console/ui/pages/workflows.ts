@@ -31,6 +31,7 @@ function row(wf: Workflow): HTMLTableRowElement {
   );
 }
 
+/** The workflows list with live progress bars. */
 export const workflowsPage: PageFactory = (main) => {
   const byKey = new Map<string, Workflow>();
   const body = h("tbody");
