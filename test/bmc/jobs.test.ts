@@ -249,8 +249,17 @@ forEachStore("bmc jobs", (s) => {
     expect(stored.spec.interfaces![0]!.netboot!.allowPXE).toBe(true);
     await expect(core.getAction(MAC)).rejects.toThrow("is being prepared");
 
-    runner = await startJobRunner({ ctx: { db: s.store.db, now: () => new Date() }, openBmc: bmc.open, logger: silentLogger(), pollIntervalMs: 100, retryDelayMs: 10 });
+    const changes: { name: string; state: string }[] = [];
+    runner = await startJobRunner({
+      ctx: { db: s.store.db, now: () => new Date() },
+      openBmc: bmc.open,
+      logger: silentLogger(),
+      pollIntervalMs: 100,
+      retryDelayMs: 10,
+      onWorkflowChange: (c) => changes.push({ name: c.name, state: c.state }),
+    });
     await waitFor("workflow PENDING", () => workflow(core, "default", "wf"), (w) => w.status.state === "PENDING");
+    expect(changes).toEqual([{ name: "wf", state: "PENDING" }]); // for the change feed (live views)
     expect(bmc.calls).toEqual(["power off", "boot pxe efi=false persistent=false", "power on"]);
     const netboot = await getJob(core, "wf-netboot");
     expect(netboot.status).toMatchObject({ state: "Completed", workflow: "default/wf", purpose: "netboot" });
