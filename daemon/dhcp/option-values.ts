@@ -9,6 +9,18 @@ const utf8Encoder = new TextEncoder();
 const FIXED: Partial<Record<OptionType, number>> = { ip: 4, u8: 1, bool: 1, u16: 2, u32: 4, i32: 4, ndi: 3, guid: 17 };
 const ELEMENT: Partial<Record<OptionType, number>> = { ips: 4, "ip-pairs": 8, u16s: 2 };
 
+/**
+ * The same verdict as checkValue from the length alone, for types whose check is only a length;
+ * null for types whose bytes must be read (sub-options, domains, routes). Spares the decoder a view.
+ */
+export function checkLength(type: OptionType, length: number): string | undefined | null {
+  const fixed = FIXED[type];
+  if (fixed !== undefined) return length === fixed ? undefined : `length ${length}, expected ${fixed}`;
+  const element = ELEMENT[type];
+  if (element !== undefined) return length % element === 0 ? undefined : `length ${length}, expected a multiple of ${element}`;
+  return type === "sub-options" || type === "encapsulated" || type === "domains" || type === "routes" ? null : undefined;
+}
+
 /** Why `bytes` are not a valid value of `type` ("length 2, expected 1"), or undefined. */
 export function checkValue(type: OptionType, bytes: Uint8Array): string | undefined {
   const fixed = FIXED[type];

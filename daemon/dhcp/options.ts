@@ -1,5 +1,5 @@
 import { err, ok, type Result } from "../lib/result.ts";
-import { checkValue, decodeValue, encodeValue } from "./option-values.ts";
+import { checkLength, checkValue, decodeValue, encodeValue } from "./option-values.ts";
 
 /** How an option's bytes are laid out; each maps to a value type in `OptionValues`. */
 export type OptionType =
@@ -179,8 +179,22 @@ export type OptionValue<C extends number> = number extends C
     ? OptionValues[(typeof OPTIONS)[C]["type"]]
     : Uint8Array;
 
-/** Options of a packet by code, as raw bytes (views into the received buffer where possible). */
-export type DhcpOptions = Map<number, Uint8Array>;
+/**
+ * Options of a packet by code, as raw bytes (views into the received buffer where possible),
+ * iterated in the order they first appear. A Map (replies, decodeDhcp) or a DhcpDecoder's
+ * ReceivedOptions (the server's requests, read where they lie in the received bytes).
+ */
+export interface DhcpOptions extends Iterable<[number, Uint8Array]> {
+  readonly size: number;
+  get(code: number): Uint8Array | undefined;
+  has(code: number): boolean;
+  set(code: number, value: Uint8Array): unknown;
+  delete(code: number): boolean;
+  forEach(callback: (value: Uint8Array, code: number, options: DhcpOptions) => void, thisArg?: unknown): void;
+  keys(): Iterable<number>;
+  values(): Iterable<Uint8Array>;
+  entries(): Iterable<[number, Uint8Array]>;
+}
 
 /** DHCP message types, option 53 (RFC 2132 9.6; 9 RFC 3203; 10-13 RFC 4388; 14-15 RFC 6926; 16-18 RFC 7724). */
 export const MESSAGE_TYPES = {
@@ -230,6 +244,14 @@ export function optionSpec(code: number): OptionSpec | undefined {
 export function checkOption(code: number, bytes: Uint8Array): string | undefined {
   const spec = optionSpec(code);
   return spec === undefined ? undefined : checkValue(spec.type, bytes);
+}
+
+/** checkOption for the `length` bytes of `buf` at `start`, making a view only when the check reads them. */
+export function checkOptionAt(code: number, buf: Uint8Array, start: number, length: number): string | undefined {
+  const spec = optionSpec(code);
+  if (spec === undefined) return undefined;
+  const verdict = checkLength(spec.type, length);
+  return verdict !== null ? verdict : checkValue(spec.type, buf.subarray(start, start + length));
 }
 
 /** Decodes option `code` of a packet on demand; undefined when absent or not valid for its type. */

@@ -11,7 +11,8 @@ import type { Result } from "../lib/result.ts";
 import { bindToDevice, interfaceIPv4, setArpEntry, setReceiveBuffer, type InterfaceAddress } from "../net/libc.ts";
 import { formatIpv4 } from "../wire/address.ts";
 import { classifyDhcp, type ClassifyConfig, type DhcpClassification } from "./classify.ts";
-import { decodeDhcp, dhcpLength, encodeDhcp, type DhcpPacket } from "./codec.ts";
+import { dhcpLength, encodeDhcp, type DhcpPacket } from "./codec.ts";
+import { DhcpDecoder } from "./decoder.ts";
 import { getOption, MESSAGE_TYPES } from "./options.ts";
 import type { Decide, Decision, DhcpHost, DhcpPolicyConfig, HardwareLookup, ReceiveContext } from "./types.ts";
 
@@ -103,6 +104,18 @@ const typeLabel = (type: number | undefined): string => (type === undefined ? "b
 
 const DEFAULT_NET: DhcpNet = { bindToDevice, setArpEntry, interfaceIPv4, setReceiveBuffer };
 
+// Metric children of one interface, found once: `labels()` walks a tree of Maps and its rest
+// parameter allocates, which at thousands of packets a second is work for nothing.
+interface ListenerMetrics {
+  /** By option 53 value; BOOTP_SLOT for no option 53, INVALID_SLOT for undecodable packets. */
+  requests: (Counter | undefined)[];
+  replies: (Counter | undefined)[];
+  drops: Map<string, Counter>;
+  decisionSeconds: Histogram;
+}
+const BOOTP_SLOT = 256;
+const INVALID_SLOT = 257;
+
 // One socket's state: its reply buffer is reused for every packet (sends copy it synchronously).
 interface Listener {
   iface: string;
@@ -113,6 +126,12 @@ interface Listener {
   ctx: ReceiveContext;
   addressReadAt: number;
   warnings: { second: number; count: number; suppressed: number };
+  /** Reused for every packet: a request's fields are views over the received bytes. */
+  decoder: DhcpDecoder;
+  metrics: ListenerMetrics;
+  /** The last destination as text: a relay's giaddr repeats, so it is formatted once. */
+  lastIp: number;
+  lastAddress: string;
 }
 
 /** Opens one socket per interface and answers on each; throws a WispError when one cannot be opened. */
@@ -127,6 +146,25 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
   const closeAll = () => {
     for (const l of listeners) l.socket.close();
   };
+
+  function requestCounter(l: Listener, type: number | undefined, invalid = false): Counter {
+    const slot = invalid ? INVALID_SLOT : (type ?? BOOTP_SLOT);
+    return (l.metrics.requests[slot] ??= metrics.requests.labels(l.iface, invalid ? "invalid" : typeLabel(type)));
+  }
+
+  function replyCounter(l: Listener, type: number | undefined): Counter {
+    return (l.metrics.replies[type ?? BOOTP_SLOT] ??= metrics.replies.labels(l.iface, typeLabel(type)));
+  }
+
+  function dropCounter(l: Listener, reason: string): Counter {
+    let c = l.metrics.drops.get(reason);
+    if (c === undefined) l.metrics.drops.set(reason, (c = metrics.drops.labels(l.iface, reason)));
+    return c;
+  }
+
+  function listenerMetrics(iface: string): ListenerMetrics {
+    return { requests: [], replies: [], drops: new Map(), decisionSeconds: metrics.decisionSeconds.labels(iface) };
+  }
 
   // Warnings from the network are throttled: a flood of bad packets must not flood the log.
   function warn(l: Listener, fields: Record<string, unknown>, msg: string): void {
@@ -160,31 +198,31 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
       handle(l, data, peerPort, peerAddress);
     } catch (e) {
       // A bug, not bad input: the packet is lost, the server lives on.
-      metrics.drops.labels(l.iface, "internal-error").inc();
+      dropCounter(l, "internal-error").inc();
       logger.error({ err: e, iface: l.iface, peer: `${peerAddress}:${peerPort}` }, "dhcp packet handling failed");
     }
   }
 
   function handle(l: Listener, data: Uint8Array, peerPort: number, peerAddress: string): void {
-    const decoded = decodeDhcp(data);
+    const decoded = l.decoder.decode(data);
     if (!decoded.ok) {
-      metrics.requests.labels(l.iface, "invalid").inc();
-      metrics.drops.labels(l.iface, "decode-error").inc();
+      requestCounter(l, undefined, true).inc();
+      dropCounter(l, "decode-error").inc();
       warn(l, { iface: l.iface, peer: `${peerAddress}:${peerPort}`, bytes: data.length, error: decoded.error }, "malformed dhcp packet");
       return;
     }
     const req = decoded.value;
     const cls = classifyDhcp(req, classifyConfig);
-    metrics.requests.labels(l.iface, typeLabel(cls.messageType)).inc();
+    requestCounter(l, cls.messageType).inc();
     if (cls.messageType === DECLINE || cls.messageType === RELEASE) logClientNotice(l, req, cls, peerPort, peerAddress);
 
     const started = performance.now();
     refreshAddress(l, started);
     const decision = decide(req, cls, l.ctx, lookup, config);
-    metrics.decisionSeconds.labels(l.iface).observe((performance.now() - started) / 1000);
+    l.metrics.decisionSeconds.observe((performance.now() - started) / 1000);
 
     if (decision.kind === "drop") {
-      metrics.drops.labels(l.iface, decision.reason).inc();
+      dropCounter(l, decision.reason).inc();
       if (logger.isLevelEnabled("debug")) {
         const fields = packetFields(l, req, cls, peerPort, peerAddress);
         logger.debug({ ...fields, reason: decision.reason, detail: decision.detail, hardware: hardwareName(decision) }, "dhcp request dropped");
@@ -205,7 +243,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     const { reply, delivery } = decision;
     const size = dhcpLength(reply);
     if (size > l.reply.length) {
-      metrics.drops.labels(l.iface, "reply-too-large").inc();
+      dropCounter(l, "reply-too-large").inc();
       logger.error({ ...packetFields(l, req, cls, peerPort, peerAddress), hardware: hardwareName(decision), bytes: size, max: l.reply.length }, "dhcp reply too large");
       return;
     }
@@ -215,7 +253,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     switch (delivery.kind) {
       case "relay":
       case "unicast":
-        address = formatIpv4(delivery.ip);
+        address = addressText(l, delivery.ip);
         break;
       case "broadcast":
         address = LIMITED_BROADCAST;
@@ -226,7 +264,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
         const mac = cls.mac === delivery.mac ? req.chaddr : delivery.mac;
         const arp = net.setArpEntry(l.iface, delivery.ip, mac, l.fd);
         if (arp.ok) {
-          address = formatIpv4(delivery.ip);
+          address = addressText(l, delivery.ip);
         } else {
           metrics.fallbacks.labels(l.iface, "arp-failed").inc();
           warn(l, { iface: l.iface, mac: delivery.mac, hardware: hardwareName(decision), error: arp.error }, "arp entry not set; broadcasting the reply");
@@ -236,20 +274,23 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
         break;
       }
     }
-    const type = typeLabel(getOption(reply, 53));
+    const type = reply.options.get(53)?.[0];
     try {
       if (!l.socket.send(view, delivery.port, address)) throw new Error("socket buffer full");
     } catch (e) {
-      metrics.drops.labels(l.iface, "send-failed").inc();
+      dropCounter(l, "send-failed").inc();
       warn(l, { iface: l.iface, peer: `${address}:${delivery.port}`, mac: cls.mac, hardware: hardwareName(decision), error: (e as Error).message }, "dhcp reply not sent");
       return;
     }
-    metrics.replies.labels(l.iface, type).inc();
+    replyCounter(l, type).inc();
+    // The fields are built only when the line is written: at --log-level warn (a busy
+    // installation) a reply costs no strings.
+    if (!logger.isLevelEnabled("info")) return;
     logger.info(
       {
         ...packetFields(l, req, cls, peerPort, peerAddress),
         hardware: hardwareName(decision),
-        message: type.toUpperCase(),
+        message: typeLabel(type).toUpperCase(),
         event: decision.event,
         yiaddr: formatIpv4(reply.yiaddr),
         delivery: how,
@@ -271,7 +312,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
 
   for (const iface of opts.interfaces) {
     try {
-      listeners.push(await openListener(iface, port, net, opts, onPacket, warn));
+      listeners.push(await openListener(iface, port, net, opts, onPacket, warn, listenerMetrics(iface)));
     } catch (e) {
       closeAll();
       throw e;
@@ -293,6 +334,7 @@ async function openListener(
   opts: DhcpServerOptions,
   onPacket: (l: Listener, data: Uint8Array, port: number, address: string) => void,
   warn: (l: Listener, fields: Record<string, unknown>, msg: string) => void,
+  metrics: ListenerMetrics,
 ): Promise<Listener> {
   const addr = net.interfaceIPv4(iface);
   if (!addr.ok) {
@@ -346,6 +388,10 @@ async function openListener(
     ctx,
     addressReadAt: performance.now(),
     warnings: { second: 0, count: 0, suppressed: 0 },
+    decoder: new DhcpDecoder(),
+    metrics,
+    lastIp: -1,
+    lastAddress: "",
   };
   holder.l = l;
   return l;
@@ -361,6 +407,15 @@ function packetFields(l: Listener, req: DhcpPacket, cls: DhcpClassification, pee
     type: cls.messageType === undefined ? "BOOTP" : (MESSAGE_TYPES as Record<number, string>)[cls.messageType],
     ...(cls.relayed ? { giaddr: formatIpv4(req.giaddr) } : {}),
   };
+}
+
+// Dotted text of a destination, formatted again only when it changes.
+function addressText(l: Listener, ip: number): string {
+  if (ip !== l.lastIp) {
+    l.lastIp = ip;
+    l.lastAddress = formatIpv4(ip);
+  }
+  return l.lastAddress;
 }
 
 function hardwareName(d: Decision): string | undefined {
