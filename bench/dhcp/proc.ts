@@ -2,7 +2,7 @@
  * What the kernel says a process and the CPUs spent: /proc/<pid>/stat (utime + stime of all the
  * process's threads), /proc/stat per CPU, and the UDP counters of a namespace. Parsers are pure.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { sh } from "./netns.ts";
 
 /** Clock ticks per second of /proc times (`getconf CLK_TCK`, 100 on Linux). */
@@ -87,4 +87,25 @@ export function udpDelta(a: UdpCounters, b: UdpCounters): UdpCounters {
     rcvbufErrors: b.rcvbufErrors - a.rcvbufErrors,
     inErrors: b.inErrors - a.inErrors,
   };
+}
+
+/**
+ * Seconds a process's threads have spent runnable but waiting for a CPU, summed over its threads
+ * (/proc/<pid>/task/<tid>/schedstat, second field, ns). A server that loses packets while using
+ * a fraction of its core, and waited long for it, was kept off it by other work.
+ */
+export function runQueueWaitSeconds(pid: number): number {
+  let wait = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        wait += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1] ?? 0) / 1e9;
+      } catch {
+        // the thread ended while we looked
+      }
+    }
+  } catch {
+    // the process ended
+  }
+  return wait;
 }

@@ -25,6 +25,8 @@ export interface Step extends StepOutcome {
   /** UDP receive-buffer overflows during the step in each namespace. */
   serverRcvbufErrors: number;
   generatorRcvbufErrors: number;
+  /** Seconds the server's threads were runnable but waiting for a CPU during the step (schedstat). */
+  serverWaitSeconds?: number;
   percentiles?: { discoverOffer?: Percentiles; requestAck?: Percentiles };
 }
 
@@ -178,15 +180,15 @@ export function resultTables(r: RunRecord): string {
 
   out.push(
     "",
-    "Every step, in order (offered = DISCOVERs sent per second; a rate listed twice was measured again after failing; CPU 0/1 = share of that CPU used by the server/perfdhcp + by everything else, from /proc; rcvbuf = UDP receive-buffer overflows in the server/generator namespace):",
+    "Every step, in order (offered = DISCOVERs sent per second; a rate listed twice was measured again after failing; CPU 0/1 = share of that CPU used by the server/perfdhcp + by everything else, from /proc; rcvbuf = UDP receive-buffer overflows in the server/generator namespace; server waited = seconds its threads were runnable but waiting for a CPU, from schedstat):",
     "",
-    "| server | asked/s | offered/s | DORA/s | lost | DO+RA avg ms | server µs/DORA | generator µs/DORA | server CPU: server + other | generator CPU: perfdhcp + other | rcvbuf srv/gen |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server | asked/s | offered/s | DORA/s | lost | DO+RA avg ms | server µs/DORA | generator µs/DORA | server CPU: server + other | generator CPU: perfdhcp + other | rcvbuf srv/gen | server waited s |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const s of r.servers) {
     for (const st of s.steps) {
       out.push(
-        `| ${s.name} | ${st.targetRate} | ${fmt(st.offeredRate)} | ${fmt(st.doraPerSecond)} | ${pct(st.lossRatio, 2)} | ${fmt(st.doraAvgMs, 3)} | ${fmt(st.serverCpuUsPerDora)} | ${fmt(st.generatorCpuUsPerDora)} | ${shares(st.serverCpuSeconds / st.wallSeconds, st.serverCoreBusy)} | ${shares(st.generatorCpuSeconds / st.wallSeconds, st.generatorCoreBusy)} | ${st.serverRcvbufErrors}/${st.generatorRcvbufErrors} |`,
+        `| ${s.name} | ${st.targetRate} | ${fmt(st.offeredRate)} | ${fmt(st.doraPerSecond)} | ${pct(st.lossRatio, 2)} | ${fmt(st.doraAvgMs, 3)} | ${fmt(st.serverCpuUsPerDora)} | ${fmt(st.generatorCpuUsPerDora)} | ${shares(st.serverCpuSeconds / st.wallSeconds, st.serverCoreBusy)} | ${shares(st.generatorCpuSeconds / st.wallSeconds, st.generatorCoreBusy)} | ${st.serverRcvbufErrors}/${st.generatorRcvbufErrors} | ${fmt(st.serverWaitSeconds, 2)} |`,
       );
     }
   }

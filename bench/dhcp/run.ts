@@ -8,17 +8,17 @@
  *   sudo npx bun bench/dhcp/run.ts [--servers wispd,kea,dnsmasq] [--hosts 10000] [--period 10]
  *        [--max-rate N] [--quick] ...      (see --help)
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { benchHosts, benchNetwork, macList, MAX_HOSTS } from "./config.ts";
 import { createTopology, destroyTopology, inNamespace, sh, topologyNames, type Link, type Topology } from "./netns.ts";
 import { doraOutcome, EXIT_WAIT_US, parsePerfdhcp, perfdhcpArgv } from "./perfdhcp.ts";
-import { busyShare, clockTicks, cpuTicks, processTicks, udpCounters, udpDelta } from "./proc.ts";
+import { busyShare, clockTicks, cpuTicks, processTicks, runQueueWaitSeconds, udpCounters, udpDelta } from "./proc.ts";
 import { generatorBound, MAX_LOSS_RATIO, passed, ramp, type RampPlan } from "./ramp.ts";
 import { conditions, markdown, otherLoad, resultTables, type RunRecord, type ServerResult, type Step } from "./report.ts";
-import { PROGRAM_PACKAGES, programVersion, requiredPrograms, SERVER_NAMES, startServer, type RunningServer, type ServerName } from "./servers.ts";
+import { DEFAULT_SERVERS, PROGRAM_PACKAGES, programVersion, requiredPrograms, SERVER_NAMES, startServer, type RunningServer, type ServerName } from "./servers.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 /** Where a full run records its figures. */
@@ -39,7 +39,10 @@ const HELP = `usage: npx bun bench/dhcp/run.ts [options]      (as root: it creat
 perfdhcp against wispd, Kea and dnsmasq serving the same reservations; writes
 ${DEFAULT_JSON.replace(ROOT + "/", "")} and ${DEFAULT_MD.replace(ROOT + "/", "")} (not with --quick).
 
-  --servers LIST       comma-separated, in run order (default ${SERVER_NAMES.join(",")})
+  --servers LIST       comma-separated, in run order (default ${DEFAULT_SERVERS.join(",")}; also
+                       wispd-base: the daemon of --baseline-root, to measure a change against its parent)
+  --baseline-root DIR  another Wisp checkout for wispd-base, e.g.
+                       git archive HEAD~1 | tar -x -C DIR; ln -s $PWD/node_modules DIR/
   --hosts N            reservations (default ${DEFAULTS.hosts}, at most ${MAX_HOSTS})
   --period S           seconds per rate step (default ${DEFAULTS.period})
   --start-rate N       first offered DORA/s (default ${DEFAULTS.startRate}); doubled until loss > ${MAX_LOSS_RATIO * 100} %
@@ -59,6 +62,7 @@ Debian packages: ${[...new Set(Object.values(PROGRAM_PACKAGES))].join(" ")}`;
 
 interface Options {
   servers: ServerName[];
+  baselineRoot?: string;
   hosts: number;
   period: number;
   startRate: number;
@@ -81,6 +85,7 @@ function parseOptions(argv: string[]): Options | undefined {
     args: argv,
     options: {
       servers: { type: "string" },
+      "baseline-root": { type: "string" },
       hosts: { type: "string" },
       period: { type: "string" },
       "start-rate": { type: "string" },
@@ -109,13 +114,18 @@ function parseOptions(argv: string[]): Options | undefined {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
     return n;
   };
-  const servers = (values.servers ?? SERVER_NAMES.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+  const servers = (values.servers ?? DEFAULT_SERVERS.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
   for (const s of servers) {
     if (!(SERVER_NAMES as readonly string[]).includes(s)) throw new Error(`--servers: unknown server "${s}" (expected ${SERVER_NAMES.join(", ")})`);
+  }
+  const baselineRoot = values["baseline-root"] === undefined ? undefined : resolve(values["baseline-root"]);
+  if (servers.includes("wispd-base") && (baselineRoot === undefined || !existsSync(join(baselineRoot, "daemon", "main.ts")))) {
+    throw new Error(`--servers wispd-base: --baseline-root must name a Wisp checkout (with daemon/main.ts), got ${JSON.stringify(values["baseline-root"] ?? "")}`);
   }
   const cpuCount = cpus().length;
   const o: Options = {
     servers: servers as ServerName[],
+    baselineRoot,
     hosts: int("hosts", values.hosts, base.hosts, 1),
     period: int("period", values.period, base.period, 1),
     startRate: int("start-rate", values["start-rate"], base.startRate, 1),
@@ -194,12 +204,14 @@ async function runPerfdhcp(ctx: StepContext, rate: number, seconds: number, time
 async function measureStep(ctx: StepContext, rate: number, seconds: number, timestamps = false): Promise<Step> {
   const cpuBefore = cpuTicks();
   const srvBefore = processTicks(ctx.server.pid);
+  const waitBefore = runQueueWaitSeconds(ctx.server.pid);
   const udpSrv = udpCounters(ctx.link.serverNs);
   const udpGen = udpCounters(ctx.generatorNs);
   const t0 = performance.now();
   const { text, cpuSeconds } = await runPerfdhcp(ctx, rate, seconds, timestamps);
   const wallSeconds = (performance.now() - t0) / 1000;
   const srvAfter = processTicks(ctx.server.pid);
+  const waitAfter = runQueueWaitSeconds(ctx.server.pid);
   const cpuAfter = cpuTicks();
   const srvUdp = udpDelta(udpSrv, udpCounters(ctx.link.serverNs));
   const genUdp = udpDelta(udpGen, udpCounters(ctx.generatorNs));
@@ -228,6 +240,7 @@ async function measureStep(ctx: StepContext, rate: number, seconds: number, time
     generatorCoreBusy: busyShare(cpuBefore, cpuAfter, ctx.generatorCpu),
     serverRcvbufErrors: srvUdp.rcvbufErrors,
     generatorRcvbufErrors: genUdp.rcvbufErrors,
+    serverWaitSeconds: waitAfter - waitBefore,
     percentiles: r.percentiles,
   };
 }
@@ -235,7 +248,7 @@ async function measureStep(ctx: StepContext, rate: number, seconds: number, time
 function stepLine(name: string, s: Step): string {
   const f = (n: number | undefined, d = 0) => (n === undefined ? "n/a" : n.toFixed(d));
   const flags = [passed(s) ? "pass" : "FAIL", generatorBound(s) ? "generator-bound" : ""].filter(Boolean).join(", ");
-  return `${name}: ${s.targetRate}/s asked, ${f(s.offeredRate)} offered, ${f(s.doraPerSecond)} DORA/s, ${(s.lossRatio * 100).toFixed(2)} % lost, ${f(s.doraAvgMs, 3)} ms, server ${f(s.serverCpuUsPerDora)} µs/DORA (core ${(s.serverCoreBusy * 100).toFixed(0)} % busy), perfdhcp ${f(s.generatorCpuUsPerDora)} µs/DORA, rcvbuf ${s.serverRcvbufErrors}/${s.generatorRcvbufErrors} [${flags}]`;
+  return `${name}: ${s.targetRate}/s asked, ${f(s.offeredRate)} offered, ${f(s.doraPerSecond)} DORA/s, ${(s.lossRatio * 100).toFixed(2)} % lost, ${f(s.doraAvgMs, 3)} ms, server ${f(s.serverCpuUsPerDora)} µs/DORA (core ${(s.serverCoreBusy * 100).toFixed(0)} % busy), perfdhcp ${f(s.generatorCpuUsPerDora)} µs/DORA, rcvbuf ${s.serverRcvbufErrors}/${s.generatorRcvbufErrors}, server waited ${f(s.serverWaitSeconds, 2)} s [${flags}]`;
 }
 
 /** Probes until a short run is answered in full: the server is bound, loaded and warm. */
@@ -282,6 +295,7 @@ async function prepareServer(name: ServerName, o: Options, shared: Shared, clean
       net: benchNetwork(),
       cpu: o.serverCpu,
       root: ROOT,
+      baselineRoot: o.baselineRoot,
       note: (m) => {
         log(m);
         shared.notes.push(m);

@@ -9,7 +9,9 @@ import { type BenchHost, type BenchNetwork, chunks, dnsmasqConfig, hardwareYaml,
 import { inNamespace, sh, type Link } from "./netns.ts";
 
 /** Names accepted by `--servers`, in the order they run. */
-export const SERVER_NAMES = ["wispd", "kea", "dnsmasq"] as const;
+export const SERVER_NAMES = ["wispd", "kea", "dnsmasq", "wispd-base"] as const;
+/** What a run measures unless `--servers` says otherwise. */
+export const DEFAULT_SERVERS: readonly ServerName[] = ["wispd", "kea", "dnsmasq"];
 export type ServerName = (typeof SERVER_NAMES)[number];
 
 /** How long a server may take to bind port 67 (wispd opens its store first). */
@@ -32,6 +34,11 @@ export interface StartContext {
   cpu: number;
   /** Repository root (for wispd and the wisp CLI). */
   root: string;
+  /**
+   * `--baseline-root`: another checkout of Wisp (e.g. `git archive` of an earlier commit) whose
+   * daemon runs as `wispd-base`, so a change is measured against its parent in the same run.
+   */
+  baselineRoot?: string;
   note: (message: string) => void;
 }
 
@@ -114,6 +121,7 @@ export function programVersion(name: ServerName | "perfdhcp", root: string): str
     case "perfdhcp":
       return sh(["perfdhcp", "-v"]).replace(/^VERSION:\s*/, "").trim();
     case "wispd":
+    case "wispd-base":
       return (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
   }
 }
@@ -156,14 +164,16 @@ async function wispCli(ctx: StartContext, args: string[], env: Record<string, st
   return { code: await p.exited, out: out + err };
 }
 
-async function startWispd(ctx: StartContext): Promise<RunningServer> {
+async function startWispd(ctx: StartContext, name: "wispd" | "wispd-base" = "wispd"): Promise<RunningServer> {
+  const daemonRoot = name === "wispd-base" ? ctx.baselineRoot : ctx.root;
+  if (daemonRoot === undefined) throw new Error("wispd-base needs --baseline-root");
   const started = performance.now();
   const dataDir = join(ctx.dir, "data");
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(ctx.dir, "wispd.log");
   const argv = [
     bunExecutable(ctx.root),
-    join(ctx.root, "daemon", "main.ts"),
+    join(daemonRoot, "daemon", "main.ts"),
     "--data-dir", dataDir,
     "--listen-address", "127.0.0.1",
     "--http-port", String(WISPD_HTTP_PORT),
@@ -194,12 +204,12 @@ async function startWispd(ctx: StartContext): Promise<RunningServer> {
       const r = await wispCli(ctx, ["apply", "-f", file], env);
       if (r.code !== 0) throw new Error(`wisp apply -f ${file} failed (exit ${r.code}): ${r.out.trim().split("\n").slice(-3).join(" | ")}`);
     }
-    ctx.note(`wispd: applied ${ctx.hosts.length} Hardware in ${((performance.now() - applyStarted) / 1000).toFixed(1)} s (${batches.length} wisp apply calls)`);
+    ctx.note(`${name}: applied ${ctx.hosts.length} Hardware in ${((performance.now() - applyStarted) / 1000).toFixed(1)} s (${batches.length} wisp apply calls)`);
   } catch (e) {
     await stop();
     throw e;
   }
-  return { name: "wispd", pid: proc.pid, version: programVersion("wispd", ctx.root), setupSeconds: (performance.now() - started) / 1000, logFile, stop };
+  return { name, pid: proc.pid, version: programVersion(name, daemonRoot), setupSeconds: (performance.now() - started) / 1000, logFile, stop };
 }
 
 /** Starts one server; resolves once it is bound and loaded (the caller probes with DHCP). */
@@ -211,6 +221,7 @@ export function startServer(name: ServerName, ctx: StartContext): Promise<Runnin
     case "dnsmasq":
       return startDnsmasq(ctx);
     case "wispd":
-      return startWispd(ctx);
+    case "wispd-base":
+      return startWispd(ctx, name);
   }
 }
