@@ -42,6 +42,11 @@ export interface OpenFile {
   /** True when the bytes come from memory. */
   readonly cached: boolean;
   /**
+   * Every byte to send, when they are held in memory (cached or converted): the server then cuts
+   * blocks from it at once, with no read and no await per window. Never written to.
+   */
+  readonly bytes?: Uint8Array;
+  /**
    * Up to `length` bytes from `position` (fewer only at the end). The view is valid until the
    * next read; err when the file shrank under us.
    */
@@ -178,6 +183,7 @@ function memoryFile(found: Found, bytes: Uint8Array, cachedBytes: boolean): Open
     file: found.file,
     source: found.source,
     cached: cachedBytes,
+    bytes,
     read: async (position, length) => ok(bytes.subarray(position, Math.min(bytes.length, position + length))),
     close: async () => {},
   };

@@ -262,7 +262,7 @@ class Transfer {
       "tftp transfer started",
     );
     if (this.oack.length > 0) this.sendOack();
-    else void this.sendBlocks(1, Math.min(this.state.windowSize, this.state.last));
+    else this.sendWindow(1, Math.min(this.state.windowSize, this.state.last));
   }
 
   private sendOack(): void {
@@ -275,6 +275,8 @@ class Transfer {
 
   private onPacket(data: Uint8Array): void {
     if (this.done) return;
+    // The lockstep hot path: a plain 4-byte ACK (RFC 1350 5) is read in place, no packet object.
+    if (data.length === 4 && data[0] === 0 && data[1] === ACK) return this.onAckBlock((data[2]! << 8) | data[3]!);
     const decoded = decodeTftp(data);
     if (!decoded.ok) {
       this.c.metrics.errors.labels("malformed").inc();
@@ -293,7 +295,11 @@ class Transfer {
       void this.finish("illegal-operation");
       return;
     }
-    const action = onAck(this.state, p.block);
+    this.onAckBlock(p.block);
+  }
+
+  private onAckBlock(block: number): void {
+    const action = onAck(this.state, block);
     if (action.kind === "ignore") return; // a duplicate ACK never sends anything (RFC 1123 4.2.3.1)
     this.timeouts = 0;
     if (action.kind === "done") {
@@ -302,11 +308,24 @@ class Transfer {
       return;
     }
     this.state.acked = action.from - 1;
-    void this.sendBlocks(action.from, action.to);
+    this.sendWindow(action.from, action.to);
+  }
+
+  // Bytes held in memory go out at once (no promise per window); others are read first.
+  private sendWindow(from: number, to: number): void {
+    const bytes = this.c.file.bytes;
+    if (bytes === undefined) {
+      void this.sendBlocks(from, to);
+      return;
+    }
+    const bs = this.c.negotiated.blockSize;
+    const start = (from - 1) * bs;
+    this.generation++;
+    this.blocked = undefined;
+    this.sendFrom(bytes.subarray(start, Math.min(bytes.length, start + (to - from + 1) * bs)), from, to, this.generation);
   }
 
   private onTimeout(): void {
-    this.timer = undefined;
     if (this.done) return;
     if (++this.timeouts > this.c.retries) {
       this.c.metrics.errors.labels("timeout").inc();
@@ -320,7 +339,7 @@ class Transfer {
       return;
     }
     const { from, to } = retransmitWindow(this.state);
-    void this.sendBlocks(from, to);
+    this.sendWindow(from, to);
   }
 
   // ICMP port unreachable comes back as ECONNREFUSED on a connected socket: the client is gone
@@ -336,7 +355,7 @@ class Transfer {
     const b = this.blocked;
     if (!b || b.generation !== this.generation || this.done) return;
     this.blocked = undefined;
-    void this.sendBlocks(b.from, b.to);
+    this.sendWindow(b.from, b.to);
   }
 
   // Sends blocks from..to (absolute) from one read of the file, then waits for an ACK.
@@ -352,13 +371,19 @@ class Transfer {
       void this.finish("read-failed");
       return;
     }
-    const bytes = view.value;
+    this.sendFrom(view.value, from, to, generation);
+  }
+
+  // Sends blocks from..to out of `bytes` (block `from` first), then waits for an ACK.
+  private sendFrom(bytes: Uint8Array, from: number, to: number, generation: number): void {
+    const bs = this.c.negotiated.blockSize;
     for (let n = from; n <= to; n++) {
       const at = (n - from) * bs;
       const payload = bytes.subarray(at, Math.min(at + bs, bytes.length));
       encodeDataHeader(wireBlock(n), this.packet, 0);
       this.packet.set(payload, DATA_HEADER_LENGTH);
-      if (!this.send(this.packet.subarray(0, DATA_HEADER_LENGTH + payload.length))) {
+      const length = DATA_HEADER_LENGTH + payload.length;
+      if (!this.send(length === this.packet.length ? this.packet : this.packet.subarray(0, length))) {
         // The socket buffer is full: go on from this block once it drains.
         this.blocked = { from: n, to, generation };
         break;
@@ -375,10 +400,16 @@ class Transfer {
     return guarded(() => this.socket.send(b));
   }
 
+  // One timer per transfer, pushed back on each send (refresh: no new timer per block).
   private arm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.onTimeout(), this.c.negotiated.timeoutMs);
+    if (this.timer !== undefined) this.timer.refresh();
+    else this.timer = setTimeout(this.timedOut, this.c.negotiated.timeoutMs);
   }
+
+  private readonly timedOut = (): void => {
+    this.timer = undefined;
+    this.onTimeout();
+  };
 
   /** Ends the transfer once: stops the timer, closes the socket and the file. */
   async finish(result: string): Promise<void> {
