@@ -3,7 +3,7 @@
  * Machine's BMC (one job per Machine at a time, a few Machines at once), each attempt bounded
  * by the step's timeout and retried as the step allows, and records every step's state.
  */
-import { claimJob, finishJob as finishJobRow, patchStep, requeueRunningJobs, type ClaimedJob, type WorkflowChanged } from "../core/bmc-jobs.ts";
+import { claimJob, finishJob as finishJobRow, heartbeatJobs, patchStep, requeueStaleJobs, type ClaimedJob, type WorkflowChanged } from "../core/bmc-jobs.ts";
 import { machineTarget } from "../core/bmc-machines.ts";
 import type { CoreContext } from "../core/objects.ts";
 import type { Logger } from "../lib/log.ts";
@@ -14,6 +14,8 @@ import type { BmcDriver, BmcError, OpenBmc } from "./types.ts";
 export const JOB_POLL_INTERVAL_MS = 1_000;
 /** Jobs (on different Machines) run at once. */
 export const JOB_CONCURRENCY = 4;
+/** A Running job not beaten for this long has lost its runner (a stopped or dead wispd). */
+export const JOB_STALE_AFTER_MS = 60_000;
 /** How long stop() waits for running steps before leaving them to the next start. */
 export const STOP_WAIT_MS = 5_000;
 /** Pause between attempts of a failed step. */
@@ -26,6 +28,8 @@ export interface JobRunnerOptions {
   pollIntervalMs?: number;
   concurrency?: number;
   retryDelayMs?: number;
+  /** A Running job whose runner has not beaten for this long is run again from its step (default 60 s). */
+  staleAfterMs?: number;
   /** Told (after the commit) when a job's end changed the workflow that made it. */
   onWorkflowChange?: (change: WorkflowChanged) => void;
 }
@@ -68,15 +72,15 @@ async function attempt(open: OpenBmc, target: Parameters<OpenBmc>[0], task: Clai
   }
 }
 
-/** Starts the runner; Running jobs a stopped wispd left behind are run again from their step. */
+/** Starts the runner; Running jobs a stopped wispd left behind are run again from their step once stale. */
 export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner> {
   const { ctx, logger } = opts;
   const interval = opts.pollIntervalMs ?? JOB_POLL_INTERVAL_MS;
   const concurrency = opts.concurrency ?? JOB_CONCURRENCY;
   const retryDelay = opts.retryDelayMs ?? STEP_RETRY_DELAY_MS;
-  const requeued = await requeueRunningJobs(ctx);
-  if (requeued) logger.info({ count: requeued }, "bmc jobs resumed");
+  const staleAfter = opts.staleAfterMs ?? JOB_STALE_AFTER_MS;
   const busy = new Set<string>();
+  const runningIds = new Set<string>();
   const running = new Set<Promise<void>>();
   let stopped = false;
   let scanning = false;
@@ -102,7 +106,7 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
         // The Secret is read for every attempt: a corrected password applies to the next one.
         const target = await machineTarget(ctx, machine, step.timeout * 1000);
         const r = target.ok ? await attempt(opts.openBmc, target.value, step.task, step.timeout * 1000) : { ok: false as const, error: { code: "auth" as const, message: target.error } };
-        // Stopped meanwhile: the step is left Running, to be run again by the next start.
+        // Stopped meanwhile: the step is left Running, to be run again once its heartbeat is stale.
         if (stopped) return;
         if (r.ok) {
           await patchStep(ctx, step.id, { state: "Completed", finishedAt: ctx.now(), message: r.message });
@@ -136,6 +140,9 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
     }
     scanning = true;
     try {
+      await heartbeatJobs(ctx, [...runningIds]);
+      const resumed = await requeueStaleJobs(ctx, new Date(ctx.now().getTime() - staleAfter));
+      if (resumed) logger.info({ count: resumed }, "bmc jobs resumed");
       do {
         again = false;
         while (!stopped && running.size < concurrency) {
@@ -143,10 +150,12 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
           if (!claimed) break;
           const key = `${claimed.job.machineNamespace}/${claimed.job.machineName}`;
           busy.add(key);
+          runningIds.add(claimed.job.id);
           const p: Promise<void> = runJob(claimed)
             .catch((e) => logger.error({ err: e, job: `${claimed.job.namespace}/${claimed.job.name}` }, "bmc job crashed"))
             .finally(() => {
               busy.delete(key);
+              runningIds.delete(claimed.job.id);
               running.delete(p);
               if (!stopped) void scan();
             });
@@ -168,7 +177,7 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
       stopped = true;
       clearInterval(timer);
       // A step may wait for a slow BMC up to its timeout; a job cut short stays Running and is
-      // resumed at its step on the next start (requeueRunningJobs).
+      // run again from its step once its heartbeat is stale (requeueStaleJobs).
       await waitAtMost(Promise.allSettled([...running]), STOP_WAIT_MS);
     },
   };

@@ -3,7 +3,7 @@
  * netboot job a workflow runs while PREPARING, the disk-boot job after SUCCESS, and what their
  * ends do to the workflow.
  */
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, lt } from "drizzle-orm";
 import { WispError } from "../lib/errors.ts";
 import type { Hardware, Job, JobTask, Workflow } from "../manifest/types.ts";
 import { jobs, jobSteps, workflows } from "../store/schema.ts";
@@ -20,14 +20,30 @@ export interface ClaimedJob {
   machine: MachineRow | undefined;
 }
 
-/** Jobs left Running by a wispd that stopped: back to Pending at the step they were on. */
-export async function requeueRunningJobs(ctx: CoreContext): Promise<number> {
-  const running = await ctx.db.select({ id: jobs.id }).from(jobs).where(eq(jobs.state, "Running"));
-  if (running.length === 0) return 0;
-  const ids = running.map((r) => r.id);
-  await ctx.db.update(jobSteps).set({ state: "Pending", startedAt: null }).where(and(inArray(jobSteps.jobId, ids), eq(jobSteps.state, "Running")));
-  await ctx.db.update(jobs).set({ state: "Pending", updatedAt: ctx.now() }).where(inArray(jobs.id, ids));
-  return ids.length;
+/**
+ * Jobs whose runner stopped beating (its wispd stopped or died) before `staleBefore`: back to
+ * Pending at the step they were on. A live runner beats every second (heartbeatJobs), so the
+ * jobs of another wispd on the same PostgreSQL are left alone.
+ */
+export async function requeueStaleJobs(ctx: CoreContext, staleBefore: Date): Promise<number> {
+  return ctx.db.transaction(async (db) => {
+    const stale = await db
+      .select({ id: jobs.id })
+      .from(jobs)
+      .where(and(eq(jobs.state, "Running"), lt(jobs.updatedAt, staleBefore)))
+      .for("update", { skipLocked: true });
+    if (stale.length === 0) return 0;
+    const ids = stale.map((r) => r.id);
+    await db.update(jobSteps).set({ state: "Pending", startedAt: null }).where(and(inArray(jobSteps.jobId, ids), eq(jobSteps.state, "Running")));
+    await db.update(jobs).set({ state: "Pending", updatedAt: ctx.now() }).where(inArray(jobs.id, ids));
+    return ids.length;
+  });
+}
+
+/** A runner's sign of life for the jobs it runs. */
+export async function heartbeatJobs(ctx: CoreContext, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await ctx.db.update(jobs).set({ updatedAt: ctx.now() }).where(and(inArray(jobs.id, ids), eq(jobs.state, "Running")));
 }
 
 /** Claims the oldest Pending job whose Machine is not in `busy` (`namespace/name`); marks it Running. */

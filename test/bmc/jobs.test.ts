@@ -133,7 +133,7 @@ forEachStore("bmc jobs", (s) => {
     expect(bmc.calls).toEqual(["power cycle", "power cycle"]);
   });
 
-  test("a job cut short by a stop is resumed at its step by the next runner", async () => {
+  test("a job cut short by a stop is resumed at its step once its runner's heartbeat is stale", async () => {
     const bmc = fakeBmc();
     const core = await start(bmc);
     bmc.hang.add("power on");
@@ -142,7 +142,13 @@ forEachStore("bmc jobs", (s) => {
     await runner!.stop(); // bounded, though the step would wait 600 s
     expect((await getJob(core, "resumed")).status.state).toBe("Running");
     bmc.hang.clear();
-    runner = await startJobRunner({ ctx: { db: s.store.db, now: () => new Date() }, openBmc: bmc.open, logger: silentLogger(), pollIntervalMs: 100, retryDelayMs: 10 });
+    // A Running job beaten within staleAfterMs is left alone (another wispd may be running it); a stale one is taken.
+    runner = await startJobRunner({ ctx: { db: s.store.db, now: () => new Date() }, openBmc: bmc.open, logger: silentLogger(), pollIntervalMs: 100, retryDelayMs: 10, staleAfterMs: 60_000 });
+    await Bun.sleep(500);
+    expect((await getJob(core, "resumed")).status.state).toBe("Running");
+    expect(bmc.calls).toEqual(["power off", "power on"]);
+    await runner.stop();
+    runner = await startJobRunner({ ctx: { db: s.store.db, now: () => new Date() }, openBmc: bmc.open, logger: silentLogger(), pollIntervalMs: 100, retryDelayMs: 10, staleAfterMs: 1_000 });
     const j = await waitFor("job end", () => getJob(core, "resumed"), ended);
     expect(j.status.state).toBe("Completed");
     expect(j.status.steps.map((st) => [st.action, st.state, st.attempt])).toEqual([["power off", "Completed", 1], ["power on", "Completed", 2]]);
