@@ -233,6 +233,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     lookup: index,
     // From the in-memory index: a boot storm must not read the store per script.
     hardware: async (namespace, name) => index.hardwareByName(namespace, name),
+    // Rendered scripts are kept per host until the index changes.
+    hardwareChanges: (listener) => index.onChange(listener),
     settings: () =>
       publicIp === undefined ? undefined : { publicIp, httpPort, grpcPort, mode: config.dhcpMode, userClass: DEFAULT_WISP_USER_CLASS, agentToken, registry: hookRegistry },
     ...bootDirs(config, dataDir),

@@ -19,6 +19,7 @@ import type { FileProblem } from "../tftp/policy.ts";
 import { clientAddress, type Cidr, type ClientAddress } from "./client-address.ts";
 import { contentTypeOf, fileResponse, type FileReply } from "./file-response.ts";
 import { ARTIFACTS_PATH, ipxeScript, scriptMachine, type ScriptSettings } from "./ipxe-script.ts";
+import { createScriptCache, rendered, type RenderedScript } from "./script-cache.ts";
 
 /** What the boot routes need from the process. */
 export interface BootRoutesOptions {
@@ -35,6 +36,11 @@ export interface BootRoutesOptions {
   trustedProxies: readonly Cidr[];
   logger: Logger;
   metrics: MetricsRegistry;
+  /**
+   * Calls its listener whenever the hardware index changes (the index's onChange). Given, rendered
+   * scripts are kept per host until then (see script-cache.ts); without it each request renders.
+   */
+  hardwareChanges?: (listener: () => void) => () => void;
 }
 
 /** The `route` label of the boot metrics. */
@@ -57,6 +63,7 @@ interface Metrics {
   requests: Family<Counter>;
   bytes: Family<Counter>;
   refusals: Family<Counter>;
+  scriptCache: Family<Counter>;
 }
 
 function bootMetrics(registry: MetricsRegistry): Metrics {
@@ -64,6 +71,7 @@ function bootMetrics(registry: MetricsRegistry): Metrics {
     requests: registry.counter("wisp_http_boot_requests_total", "Boot HTTP requests (iPXE script, iPXE binaries, artifacts), by route and status", ["route", "status"]),
     bytes: registry.counter("wisp_http_boot_response_bytes_total", "Body bytes of boot HTTP responses handed to the socket, by route", ["route"]),
     refusals: registry.counter("wisp_http_boot_refusals_total", "Boot file paths refused (traversal, encoding, symlinks out), by route and reason", ["route", "reason"]),
+    scriptCache: registry.counter("wisp_http_ipxe_script_cache_total", "iPXE scripts answered from the rendered-script cache (hit) or rendered (miss); kept until the hardware index changes", ["result"]),
   };
 }
 
@@ -135,14 +143,19 @@ export function bootRoutes(opts: BootRoutesOptions) {
     return reply.response;
   }
 
+  const cache = opts.hardwareChanges && createScriptCache(opts.hardwareChanges);
+  const SCRIPT_HEADERS = { "content-type": TEXT };
+  const [cacheHit, cacheMiss] = [metrics.scriptCache.labels("hit"), metrics.scriptCache.labels("miss")];
+
   async function script(request: Request, addr: ClientAddress, macParam: string | undefined): Promise<Response> {
-    const done = (status: number, body: string, contentType = TEXT): Response => {
-      count("script", status, request.method === "HEAD" ? 0 : Buffer.byteLength(body));
-      return new Response(body, { status, headers: { "content-type": contentType } });
+    const head = request.method === "HEAD";
+    const done = (status: number, body: string): Response => {
+      count("script", status, head ? 0 : Buffer.byteLength(body));
+      return new Response(body, { status, headers: { "content-type": TEXT } });
     };
     let mac: string | undefined;
     if (macParam !== undefined) {
-      mac = normalizeMac(safeDecode(macParam));
+      mac = macOf(macParam);
       if (mac === undefined) return done(400, `not a MAC address: ${JSON.stringify(safeDecode(macParam))}\n`);
     }
     const settings = opts.settings();
@@ -151,23 +164,30 @@ export function bootRoutes(opts: BootRoutesOptions) {
       return done(503, "wispd has no address to give booting machines: set --public-ip\n");
     }
     const host = mac !== undefined ? lookup.byMac(mac) : addr.ip !== undefined ? lookup.byIp(addr.ip) : undefined;
-    let hardware: Pick<Hardware, "spec"> | undefined;
-    if (host !== undefined) {
-      try {
-        hardware = await opts.hardware(host.namespace, host.hardwareName);
-      } catch (e) {
-        logger.error({ err: e, mac: host.mac, peer: addr.text }, "ipxe script: hardware read failed");
-        return done(503, "the store cannot be read; try again\n");
+    // An unknown machine's refusal names the client: only the generic script (auto-proxy) is kept.
+    const cacheable = cache !== undefined && (host !== undefined || settings.mode === "auto-proxy");
+    let r: RenderedScript | undefined = cacheable ? cache.get(host, settings) : undefined;
+    if (cacheable) (r === undefined ? cacheMiss : cacheHit).inc();
+    if (r === undefined) {
+      const generation = cache?.generation ?? 0;
+      let hardware: Pick<Hardware, "spec"> | undefined;
+      if (host !== undefined) {
+        try {
+          hardware = await opts.hardware(host.namespace, host.hardwareName);
+        } catch (e) {
+          logger.error({ err: e, mac: host.mac, peer: addr.text }, "ipxe script: hardware read failed");
+          return done(503, "the store cannot be read; try again\n");
+        }
       }
+      const outcome = ipxeScript(host && scriptMachine(host, hardware), { mac, address: addr.text }, settings);
+      r = cacheable ? cache.put(host, generation, outcome) : rendered(outcome);
     }
-    const outcome = ipxeScript(host && scriptMachine(host, hardware), { mac, address: addr.text }, settings);
+    const outcome = r.outcome;
     const fields = { mac: host?.mac ?? mac, hardware: host && `${host.namespace}/${host.hardwareName}`, peer: addr.text, via: addr.source };
-    if (outcome.kind === "refused") {
-      logger.info({ ...fields, reason: outcome.reason, message: outcome.message }, "ipxe script refused");
-      return done(outcome.status, outcome.text);
-    }
-    logger.info({ ...fields, source: outcome.source }, "ipxe script served");
-    return done(200, outcome.text);
+    if (outcome.kind === "refused") logger.info({ ...fields, reason: outcome.reason, message: outcome.message }, "ipxe script refused");
+    else logger.info({ ...fields, source: outcome.source }, "ipxe script served");
+    count("script", r.status, head ? 0 : r.body.length);
+    return new Response(r.body, { status: r.status, headers: SCRIPT_HEADERS });
   }
 
   // `<file>` or `<mac>/<file>`: one wildcard, as the router cannot hold both `:file` and `:mac/:file`.
@@ -203,6 +223,12 @@ export function bootRoutes(opts: BootRoutesOptions) {
       }
       return serveFile("artifact", artifacts, checked.value, request, addr);
     });
+}
+
+// Paths carry the MAC in the index's own form almost always: that form needs no regular expressions.
+const CANONICAL_MAC = /^[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$/;
+function macOf(param: string): string | undefined {
+  return CANONICAL_MAC.test(param) ? param : normalizeMac(safeDecode(param));
 }
 
 function safeDecode(text: string): string {
