@@ -6,6 +6,7 @@
 import { classifyDhcp } from "../../daemon/dhcp/classify.ts";
 import { decodeDhcp, encodeDhcp, type DhcpPacket } from "../../daemon/dhcp/codec.ts";
 import { hostsFromHardware } from "../../daemon/dhcp/host.ts";
+import { DhcpDecoder } from "../../daemon/dhcp/decoder.ts";
 import { decide } from "../../daemon/dhcp/policy.ts";
 import type { DhcpHost, DhcpPolicyConfig, HardwareLookup, ReceiveContext } from "../../daemon/dhcp/types.ts";
 import type { HardwareInterface } from "../../daemon/manifest/types.ts";
@@ -58,8 +59,10 @@ for (const [name, req, cls] of [["DISCOVER", discover, discoverClass], ["REQUEST
   if (d.kind !== "reply") throw new Error(`${name}: expected a reply, got ${d.reason}`);
 }
 
-function exchange(bytes: Uint8Array): unknown {
-  const r = decodeDhcp(bytes);
+const reused = new DhcpDecoder(); // the server's: one per socket, reused for every packet
+
+function exchange(bytes: Uint8Array, decoder: { decode(b: Uint8Array): ReturnType<typeof decodeDhcp> } = { decode: decodeDhcp }): unknown {
+  const r = decoder.decode(bytes);
   if (!r.ok) return r.error;
   const d = decide(r.value, classifyDhcp(r.value, classifyConfig), ctx, lookup, config);
   return d.kind === "reply" ? encodeDhcp(d.reply, sendBuffer, 0) : d.reason;
@@ -70,4 +73,6 @@ await runMicro(`DHCP policy, ${HOSTS} hosts`, {
   "decide iPXE REQUEST -> ACK": () => decide(request, requestClass, ctx, lookup, config),
   "PXE DISCOVER: decode+classify+decide+encode": () => exchange(pxeRomDiscover),
   "iPXE REQUEST: decode+classify+decide+encode": () => exchange(ipxeRequest),
+  "PXE DISCOVER: the same, reused decoder (server)": () => exchange(pxeRomDiscover, reused),
+  "iPXE REQUEST: the same, reused decoder (server)": () => exchange(ipxeRequest, reused),
 });

@@ -63,13 +63,20 @@ export interface DhcpClassification {
 const PXE_CLIENT = "PXEClient"; // PXE 2.1 spec: vendor class "PXEClient:Arch:xxxxx:UNDI:yyyzzz"
 const HTTP_CLIENT = "HTTPClient"; // UEFI 2.5+ HTTP boot: "HTTPClient:Arch:xxxxx:UNDI:yyyzzz"
 const IPXE_USER_CLASS = "iPXE";
+const NO_CLASSES: readonly string[] = Object.freeze([]);
+// The choices that carry nothing of the request are shared, frozen: a request allocates no choice.
+const NOT_A_REQUEST: BootChoice = Object.freeze({ kind: "none", reason: "not a request" });
+const WISP_IPXE: BootChoice = Object.freeze({ kind: "script", reason: "wisp ipxe" });
+const STOCK_IPXE: BootChoice = Object.freeze({ kind: "script", reason: "stock ipxe" });
+const NO_BINARY: BootChoice = Object.freeze({ kind: "none", reason: "no boot binary for this architecture" });
+const NOT_NETBOOT: BootChoice = Object.freeze({ kind: "none", reason: "not a netboot client" });
 
 /** Classifies a request as PXE ROM, UEFI HTTP boot, stock iPXE or our iPXE, and picks the boot file. */
 export function classifyDhcp(p: DhcpPacket, config: ClassifyConfig = { wispUserClass: DEFAULT_WISP_USER_CLASS }): DhcpClassification {
   const vendorClass = getOption(p, 60);
   const client = vendorClass?.startsWith(PXE_CLIENT) ? "pxe" : vendorClass?.startsWith(HTTP_CLIENT) ? "http" : undefined;
   const userClassBytes = p.options.get(77);
-  const classes = userClassBytes === undefined ? [] : userClasses(userClassBytes);
+  const classes = userClassBytes === undefined ? NO_CLASSES : userClasses(userClassBytes);
   const userClass = classes.includes(config.wispUserClass) ? "wisp" : classes.includes(IPXE_USER_CLASS) ? "ipxe" : undefined;
   const arch = getOption(p, 93)?.[0] ?? (vendorClass === undefined ? undefined : vendorClassArch(vendorClass));
   return {
@@ -104,21 +111,21 @@ export function userClasses(bytes: Uint8Array): string[] {
 // Order from COMPAT section 2: our iPXE first (ends the loop), then HTTP boot firmware, then
 // stock iPXE (it can fetch the script itself), then a PXE ROM (gets iPXE over TFTP).
 function chooseBoot(op: number, client: "pxe" | "http" | undefined, userClass: "wisp" | "ipxe" | undefined, arch: number | undefined): BootChoice {
-  if (op !== BOOTREQUEST) return { kind: "none", reason: "not a request" };
-  if (userClass === "wisp") return { kind: "script", reason: "wisp ipxe" };
+  if (op !== BOOTREQUEST) return NOT_A_REQUEST;
+  if (userClass === "wisp") return WISP_IPXE;
   if (client === "http") {
     const binary = arch === undefined ? undefined : bootBinary(arch);
-    if (binary === undefined) return { kind: "none", reason: "no boot binary for this architecture" };
+    if (binary === undefined) return NO_BINARY;
     return { kind: "binary", file: binary.file, transport: "http", reason: "uefi http boot" };
   }
-  if (userClass === "ipxe") return { kind: "script", reason: "stock ipxe" };
+  if (userClass === "ipxe") return STOCK_IPXE;
   if (client === "pxe") {
     // PXE ROMs older than RFC 4578 send neither option 93 nor an Arch field: they are x86 BIOS.
     const binary = bootBinary(arch ?? 0);
-    if (binary === undefined) return { kind: "none", reason: "no boot binary for this architecture" };
+    if (binary === undefined) return NO_BINARY;
     return { kind: "binary", file: binary.file, transport: binary.http ? "http" : "tftp", reason: "pxe rom" };
   }
-  return { kind: "none", reason: "not a netboot client" };
+  return NOT_NETBOOT;
 }
 
 function bootBinary(arch: number): BootBinary | undefined {

@@ -7,7 +7,7 @@
  */
 import { ipv4ToBytes } from "../wire/address.ts";
 import type { BootReply } from "./boot.ts";
-import { BOOTREPLY, BROADCAST_FLAG, dhcpLength, dhcpPacket, type DhcpPacket } from "./codec.ts";
+import { BOOTREPLY, BROADCAST_FLAG, dhcpLength, type DhcpPacket } from "./codec.ts";
 import { hostOptions, leaseOption } from "./host-options.ts";
 import type { Delivery, DhcpHost } from "./types.ts";
 
@@ -19,6 +19,7 @@ export const ACK = 5;
 export const NAK = 6;
 
 const utf8 = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 const TYPE_BYTES: Record<number, Uint8Array> = { [OFFER]: Uint8Array.of(OFFER), [ACK]: Uint8Array.of(ACK), [NAK]: Uint8Array.of(NAK) };
 // PXE 2.1 spec 2.4.2: vendor option 43, sub-option 6 (discovery control) = 8: skip boot server
 // discovery and boot the file in this packet; 255 ends the block. smee and dnsmasq (no menu) send 8.
@@ -57,15 +58,12 @@ export interface ReplyParts {
 
 /** A BOOTREPLY to `req` with header fields from the request, as RFC 2131 4.3.1 table 3 lists them. */
 export function replyTo(req: DhcpPacket, type: number): DhcpPacket {
-  const reply = dhcpPacket({
-    op: BOOTREPLY,
-    htype: req.htype,
-    hlen: req.hlen,
-    xid: req.xid,
-    flags: req.flags,
-    giaddr: req.giaddr,
-    chaddr: req.chaddr,
-  });
+  // A literal rather than dhcpPacket({...}): no fields object and no spread per reply.
+  const reply: DhcpPacket = {
+    op: BOOTREPLY, htype: req.htype, hlen: req.hlen, hops: 0, xid: req.xid, secs: 0, flags: req.flags,
+    ciaddr: 0, yiaddr: 0, siaddr: 0, giaddr: req.giaddr,
+    chaddr: req.chaddr, sname: EMPTY, file: EMPTY, options: new Map(),
+  };
   reply.options.set(53, TYPE_BYTES[type]!);
   return reply;
 }
