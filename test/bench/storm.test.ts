@@ -16,7 +16,7 @@ describe.skipIf(!IS_ROOT)("boot storm (network namespaces, real wispd)", () => {
   test(
     "20 machines boot with no failure and their 20 workflows end in SUCCESS",
     async () => {
-      const proc = Bun.spawn([process.execPath, join(ROOT, "bench", "storm", "run.ts"), "--quick", "--machines", "20", "--no-baseline", "--no-bound", "--log-level", "warn"], {
+      const proc = Bun.spawn([process.execPath, join(ROOT, "bench", "storm", "run.ts"), "--quick", "--machines", "20", "--no-baseline", "--no-static", "--no-bound", "--log-level", "warn"], {
         cwd: ROOT,
         stdout: "pipe",
         stderr: "pipe",
