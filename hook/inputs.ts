@@ -173,8 +173,8 @@ export async function owningPackages(paths: string[]): Promise<Record<string, st
 // library files go under /usr.
 const usrPath = (p: string): string => p.replace(/^\/(lib|lib64|bin|sbin)\//, "/usr/$1/");
 
-/** Finds everything on the host; throws naming the Debian package of anything missing. */
-export async function collectInputs(opts: { kernelRelease?: string; modules?: readonly string[] } = {}): Promise<HookInputs> {
+/** Finds everything on the host (`alsoLinked`: other executables, e.g. the agent, whose libraries must come too); throws naming the Debian package of anything missing. */
+export async function collectInputs(opts: { kernelRelease?: string; modules?: readonly string[]; alsoLinked?: string[] } = {}): Promise<HookInputs> {
   const kernelRelease = opts.kernelRelease ?? (await installedKernelRelease());
   const kernelImage = `/boot/vmlinuz-${kernelRelease}`;
   const modDir = `/lib/modules/${kernelRelease}`;
@@ -188,7 +188,7 @@ export async function collectInputs(opts: { kernelRelease?: string; modules?: re
 
   const files: ImageFile[] = ENGINE_BINARIES.map((b) => ({ src: b.src, dest: b.dest, mode: 0o755 }));
   for (const x of xtables) files.push({ src: x, dest: usrPath(x), mode: 0o644 });
-  const libs = await sharedLibraries([...ENGINE_BINARIES.map((b) => b.src), ...xtables]);
+  const libs = await sharedLibraries([...ENGINE_BINARIES.map((b) => b.src), ...xtables, ...(opts.alsoLinked ?? [])]);
   for (const lib of libs) files.push({ src: lib, dest: usrPath(lib), mode: 0o755 });
 
   const packages = await owningPackages([...ENGINE_BINARIES.map((b) => b.src), XTABLES_DIR, ...libs, kernelImage]);
