@@ -104,27 +104,29 @@ export function metadataRoutes(opts: MetadataRoutesOptions) {
   const serve = (route: MetadataRoute, tree: Tree, path: string, request: Request, server: Server, instanceId?: string): Response => {
     const addr = clientAddress(server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"), trustedProxies);
     const who = identify(lookup, addr, instanceId, idOf);
-    const fields = { peer: addr.text, via: addr.source, path: new URL(request.url).pathname };
+    // Log fields are built only for a line that is written: a served leaf logs at debug.
+    const fieldsOf = () => ({ peer: addr.text, via: addr.source, path: pathOf(request) });
     if (!who.ok) {
+      const fields = fieldsOf();
       const log = who.reason === "ambiguous-address" ? logger.warn.bind(logger) : logger.info.bind(logger);
       log({ ...fields, reason: who.reason, ...(who.reason === "ambiguous-address" ? { hardware: lookup.hardwareByIp(addr.ip!).map((h) => `${h.namespace}/${h.name}`) } : {}) }, "metadata refused");
       return reply(route, who.status, who.message + "\n");
     }
-    const hardware = `${who.source.namespace}/${who.source.name}`;
     const md = metadataOf(who.source);
+    const debug = logger.isLevelEnabled("debug");
     // ops: the machine's fields (its MAC: the interface at the peer's address, else its first).
-    const machine = { ...sourceFields(who.source, addr.ip), ...fields };
+    const machine = () => ({ ...sourceFields(who.source, addr.ip), ...fieldsOf(), hardware: `${who.source.namespace}/${who.source.name}` });
     if (tree === "json") {
-      logger.debug({ ...machine, hardware, status: 200 }, "metadata served");
+      if (debug) logger.debug({ ...machine(), status: 200 }, "metadata served");
       return reply(route, 200, md.json, JSON_TYPE);
     }
     const root: MetadataDir = tree === "ec2" ? md.ec2 : md.nocloud;
     const found = resolvePath(root, path);
     if (found.kind === "not-found") {
-      logger.debug({ ...machine, hardware, status: 404 }, "metadata path not found");
-      return reply(route, 404, `not found: ${fields.path}\n`);
+      if (debug) logger.debug({ ...machine(), status: 404 }, "metadata path not found");
+      return reply(route, 404, `not found: ${pathOf(request)}\n`);
     }
-    logger.debug({ ...machine, hardware, status: 200, kind: found.kind, bytes: found.body.length }, "metadata served");
+    if (debug) logger.debug({ ...machine(), status: 200, kind: found.kind, bytes: found.body.length }, "metadata served");
     return reply(route, 200, found.body);
   };
 
@@ -149,6 +151,15 @@ export function metadataRoutes(opts: MetadataRoutesOptions) {
     .get(`${NOCLOUD_PATH}/*`, ({ request, server, params }) => serve("nocloud", "nocloud", params["*"], request, server))
     .get(METADATA_JSON_PATH, ({ request, server }) => serve("metadata", "json", "", request, server))
     .get(`${INSTANCE_ID_PATH}/:id/*`, ({ request, server, params }) => byInstanceId(params.id, params["*"], request, server));
+}
+
+// The path of the request URL as the router saw it (percent-escapes kept), without a URL object.
+function pathOf(request: Request): string {
+  const url = request.url;
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  return query < 0 ? url.slice(start) : url.slice(start, query);
 }
 
 type Server = { requestIP(r: Request): { address: string } | null } | null;
