@@ -23,6 +23,8 @@ commands:
   workflow watch NAME                         follow a workflow action by action until it ends
                                               (exit 0 SUCCESS, 3 FAILED, 4 TIMEOUT, 1 error)
   workflow rerun NAME                         run a finished workflow again
+  workflow cancel NAME                        end an unfinished workflow (FAILED, "cancelled by
+                                              operator"); the agent's next report is refused
   logs hardware NAME [--follow] [--since SEQ] syslog lines of a machine (-o json: as the API gives
                                               them); --follow polls each second until Ctrl-C
   logs workflow NAME [--action NAME] [--follow] [--since ID]
@@ -197,7 +199,12 @@ export async function run(argv: string[], env: Record<string, string | undefined
     case "workflow":
     case "wf": {
       const [sub, name] = rest;
-      if (!name || (sub !== "watch" && sub !== "rerun")) throw new CliError("usage: wisp workflow watch|rerun NAME");
+      if (!name || (sub !== "watch" && sub !== "rerun" && sub !== "cancel")) throw new CliError("usage: wisp workflow watch|rerun|cancel NAME");
+      if (sub === "cancel") {
+        await client.request("POST", objectPath("Workflow", ns, name) + "/cancel");
+        console.log(`workflow/${name} cancelled`);
+        return 0;
+      }
       if (sub === "rerun") {
         await client.request("POST", objectPath("Workflow", ns, name) + "/rerun");
         console.log(`workflow/${name} restarted`);

@@ -99,3 +99,22 @@ test("after a rerun, a failed action makes watch exit 3 with the message", async
   expect(r.stdout).toMatch(/grow-partition FAILED in [\d.]+s: exit status 3/);
   expect(r.stdout).toContain("ended FAILED");
 });
+
+test("workflow cancel ends a running workflow: watch exits 3, the agent's next report is refused", async () => {
+  expect((await runWisp(["workflow", "rerun", "demo-wf", "-n", "tink-system"], env)).code).toBe(0);
+  await report("RUNNING");
+  const w = spawnWatch();
+  await w.waitFor(/stream-ubuntu-image RUNNING/);
+  const cancelled = await runWisp(["workflow", "cancel", "demo-wf", "-n", "tink-system"], env);
+  expect(cancelled.code).toBe(0);
+  expect(cancelled.stdout).toContain("workflow/demo-wf cancelled");
+  const r = await w.done;
+  expect(r.code).toBe(3);
+  expect(r.stdout).toContain("cancelled by operator");
+  expect(r.stdout).toContain("ended FAILED");
+  await expect(report("SUCCESS")).rejects.toThrow();
+  // Cancelling what has already ended is refused, naming the state.
+  const again = await runWisp(["workflow", "cancel", "demo-wf", "-n", "tink-system"], env);
+  expect(again.code).not.toBe(0);
+  expect(again.stderr).toMatch(/FAILED|ended|finished/);
+});
