@@ -54,9 +54,9 @@ function fakeDecide(clientPort: () => number): Decide {
   };
 }
 
-async function harness(): Promise<Harness> {
+async function harness(level = "debug"): Promise<Harness> {
   const logs: Record<string, unknown>[] = [];
-  const logger = pino({ level: "debug" }, { write: (line: string) => logs.push(JSON.parse(line)) });
+  const logger = pino({ level }, { write: (line: string) => logs.push(JSON.parse(line)) });
   const metrics = createMetricsRegistry();
   const arpCalls: unknown[][] = [];
   const net: DhcpNet = {
@@ -120,6 +120,28 @@ describe("DHCP server pipeline (loopback, stand-in policy)", () => {
     const line = h.logs.find((l) => l.msg === "dhcp reply")!;
     expect(line).toMatchObject({ level: 30, mac: "02:00:00:aa:bb:01", xid: "0x00001234", iface: "lo", hardware: "default/m1", message: "OFFER", yiaddr: "127.0.0.1", delivery: "unicast", bootFile: "ipxe.efi" });
     expect(line.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  test("at --log-level warn a reply is sent and counted, and no reply line is written", async () => {
+    const h = await harness("warn");
+    await h.send(discover(0x4321));
+    expect(decodeDhcp(await h.nextReply())).toMatchObject({ ok: true, value: { xid: 0x4321 } });
+    expect(h.metrics.value("wisp_dhcp_replies_total", { iface: "lo", type: "offer" })).toBe(1);
+    expect(h.logs).toEqual([]);
+  });
+
+  test("one decoder per socket is reused: each packet's own fields reach the policy, none of the one before", async () => {
+    const h = await harness();
+    await h.send(discover(0x51, [2, 0, 0, 0, 0, 9])); // unknown MAC: dropped
+    await h.send(discover(0x52)); // known MAC: answered
+    await h.send(discover(0x53, [2, 0, 0, 0, 0, 9]));
+    const reply = decodeDhcp(await h.nextReply());
+    expect(reply).toMatchObject({ ok: true, value: { xid: 0x52 } });
+    expect(h.metrics.value("wisp_dhcp_drops_total", { iface: "lo", reason: "unknown-mac" })).toBe(2);
+    expect(h.logs.filter((l) => l.msg === "dhcp request dropped").map((l) => [l.xid, l.mac])).toEqual([
+      ["0x00000051", "02:00:00:00:00:09"],
+      ["0x00000053", "02:00:00:00:00:09"],
+    ]);
   });
 
   test("replies share one buffer: a short reply after a long one carries none of its bytes", async () => {
