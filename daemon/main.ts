@@ -271,6 +271,8 @@ async function run(config: Config, log: Logger): Promise<void> {
   if (tftp) listening.tftp?.ready(`${config.listenAddress}:${tftp.port}`);
   else listening.tftp?.ready("off: see the \"tftp off\" log line");
   metrics.gaugeFunction("wisp_action_index_entries", "Agents whose GetAction answer is held in memory", () => actions.size);
+  metrics.counterFunction("wisp_action_index_hits_total", "GetAction answered from memory", () => actions.stats.hits);
+  metrics.counterFunction("wisp_action_index_misses_total", "GetAction answered from the store", () => actions.stats.misses);
   const grpc = await startGrpc(config, dataDir, core, metrics, log, index);
   grpcPort = grpc.port;
   listening.grpc.ready(`${config.listenAddress}:${grpc.port}`);

@@ -270,19 +270,84 @@ type RunRecord = {
   idle: { windowSeconds: number; requests: number; requestsPerSecond: number; wispdCpuSeconds: number; wispdCpuShare: number; wispdCpuMsPerRequest: number; getAction: CallSummary; other: CallSummary; errors: number };
 };
 
-/** The figures of the last run before daemon/core/action-index.ts (bench/results/grpc.json of 2026-11-22T06:31:24Z). */
-const BEFORE = {
-  date: "2026-11-22T06:31:24Z",
-  workRequestsPerSecond: 356.7,
-  workCpuMsPerRequest: 2.75,
-  workSeconds: 25.2,
-  getActionOkP50Ms: 2399.3,
-  getActionOkP99Ms: 4258.9,
-  idleCpuMsPerRequest: 2.01,
-  idleCpuShare: 0.402,
-  idleP50Ms: 12.28,
-  idleP99Ms: 1039.5,
-} as const;
+/** Figures of a run without the index. */
+interface BeforeRun {
+  date: string;
+  /** Where they come from and how the machine was. */
+  source: string;
+  workRequestsPerSecond: number;
+  workCpuMsPerRequest: number;
+  workSeconds: number;
+  workErrors: number;
+  getActionOkP50Ms: number;
+  getActionOkP99Ms: number;
+  idleRequestsPerSecond: number;
+  idleCpuMsPerRequest: number;
+  idleCpuShare: number;
+  idleErrors: number;
+  idleP50Ms: number;
+  idleP99Ms: number;
+}
+
+/**
+ * Runs without daemon/core/action-index.ts, by --workflows: the last committed result before it
+ * (1000), and the same bench run from a copy of the tree before it (commit 171396e) right before
+ * a run with it, on the same busy machine (200).
+ */
+const BEFORE: Record<number, BeforeRun> = {
+  1000: {
+    date: "2026-11-22T06:31:24Z",
+    source: "bench/results/grpc.json as committed before the index (load average 0.5-0.9)",
+    workRequestsPerSecond: 356.7,
+    workCpuMsPerRequest: 2.75,
+    workSeconds: 25.2,
+    workErrors: 0,
+    getActionOkP50Ms: 2399.3,
+    getActionOkP99Ms: 4258.9,
+    idleRequestsPerSecond: 200.3,
+    idleCpuMsPerRequest: 2.01,
+    idleCpuShare: 0.402,
+    idleErrors: 0,
+    idleP50Ms: 12.3,
+    idleP99Ms: 1039.5,
+  },
+  200: {
+    date: "2026-11-22T07:34:39Z",
+    source: "commit 171396e's tree, run just before this one (load average 16-19: other engineers' benches and tests)",
+    workRequestsPerSecond: 21.5,
+    workCpuMsPerRequest: 7.42,
+    workSeconds: 116.0,
+    workErrors: 1353,
+    getActionOkP50Ms: 6861.3,
+    getActionOkP99Ms: 10018.4,
+    idleRequestsPerSecond: 77.7,
+    idleCpuMsPerRequest: 2.69,
+    idleCpuShare: 0.209,
+    idleErrors: 3147,
+    idleP50Ms: 7063.0,
+    idleP99Ms: 9974.1,
+  },
+};
+
+function beforeTable(r: RunRecord, f: (x: number, d?: number) => string): string {
+  const b = BEFORE[r.settings.workflows];
+  if (!b) return `\nNo run without the index with --workflows ${r.settings.workflows} to compare with.\n`;
+  return `"Before": ${b.source}, ${b.date}, same command.
+
+| | before | this run |
+| --- | ---: | ---: |
+| work: requests/s | ${f(b.workRequestsPerSecond, 0)} | ${f(r.work.requestsPerSecond, 0)} |
+| work: wispd CPU per request | ${f(b.workCpuMsPerRequest, 2)} ms | ${f(r.work.wispdCpuMsPerRequest, 2)} ms |
+| work: time until every workflow ended | ${f(b.workSeconds)} s | ${f(r.work.seconds)} s |
+| work: GetAction served, p50 / p99 | ${f(b.getActionOkP50Ms, 0)} / ${f(b.getActionOkP99Ms, 0)} ms | ${f(r.work.getActionOk.p50Ms, 0)} / ${f(r.work.getActionOk.p99Ms, 0)} ms |
+| work: errors (calls past their 10 s deadline) | ${b.workErrors} | ${r.work.errors} |
+| idle: NOT_FOUND polls/s | ${f(b.idleRequestsPerSecond, 0)} | ${f(r.idle.requestsPerSecond, 0)} |
+| idle: wispd CPU per NOT_FOUND poll | ${f(b.idleCpuMsPerRequest, 2)} ms | ${f(r.idle.wispdCpuMsPerRequest, 2)} ms |
+| idle: wispd CPU share of one core | ${f(b.idleCpuShare * 100, 1)} % | ${f(r.idle.wispdCpuShare * 100, 1)} % |
+| idle: GetAction NOT_FOUND p50 / p99 | ${f(b.idleP50Ms, 1)} / ${f(b.idleP99Ms, 0)} ms | ${f(r.idle.getAction.p50Ms, 1)} / ${f(r.idle.getAction.p99Ms, 0)} ms |
+| idle: errors | ${b.idleErrors} | ${r.idle.errors} |
+`;
+}
 
 function markdown(r: RunRecord): string {
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
@@ -342,19 +407,8 @@ ${row("GetAction, other outcome", r.idle.other)}
 
 \`daemon/core/action-index.ts\` (since 2026-11-22) answers GetAction from memory: each agent's last answer is kept until
 a \`wisp_workflow\` notification (a trigger on workflows, workflow_tasks and workflow_actions, migration
-\`0003_workflow_notify\`) or a write in this process names its worker. Reports still run the transaction. "Before" is
-the run of ${BEFORE.date} (same command, same machine, same sharing), from bench/results/grpc.json at that time.
-
-| | before | this run |
-| --- | ---: | ---: |
-| work: requests/s | ${f(BEFORE.workRequestsPerSecond, 0)} | ${f(r.work.requestsPerSecond, 0)} |
-| work: wispd CPU per request | ${f(BEFORE.workCpuMsPerRequest, 2)} ms | ${f(r.work.wispdCpuMsPerRequest, 2)} ms |
-| work: time until every workflow ended | ${f(BEFORE.workSeconds)} s | ${f(r.work.seconds)} s |
-| work: GetAction served, p50 / p99 | ${f(BEFORE.getActionOkP50Ms, 0)} / ${f(BEFORE.getActionOkP99Ms, 0)} ms | ${f(r.work.getActionOk.p50Ms, 0)} / ${f(r.work.getActionOk.p99Ms, 0)} ms |
-| idle: wispd CPU per NOT_FOUND poll | ${f(BEFORE.idleCpuMsPerRequest, 2)} ms | ${f(r.idle.wispdCpuMsPerRequest, 2)} ms |
-| idle: wispd CPU share of one core (~200 polls/s) | ${f(BEFORE.idleCpuShare * 100, 1)} % | ${f(r.idle.wispdCpuShare * 100, 1)} % |
-| idle: GetAction NOT_FOUND p50 / p99 | ${f(BEFORE.idleP50Ms, 1)} / ${f(BEFORE.idleP99Ms, 0)} ms | ${f(r.idle.getAction.p50Ms, 1)} / ${f(r.idle.getAction.p99Ms, 0)} ms |
-
+\`0003_workflow_notify\`) or a write in this process names its worker. Reports still run the transaction.
+${beforeTable(r, f)}
 Where wispd's time went before (a separate profiling run, by hand): \`bun --cpu-prof-md daemon/main.ts ...\` (same
 flags, CPU 0) under \`bench/grpc/load.ts --mode idle\` with 1000 agents for 20 s: about 72 % of wispd's samples sat
 under PGlite (the WASM PostgreSQL running in wispd's own thread: each GetAction was one join query, and a NOT_FOUND

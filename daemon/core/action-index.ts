@@ -32,8 +32,8 @@ export interface ActionIndex extends Pick<Core, "getAction" | "reportAction"> {
   readonly stats: { hits: number; misses: number };
   /**
    * `core` with this index's getAction/reportAction, and every other write forgetting all
-   * answers once it is done: in this process a change is seen at once, not when its
-   * notification arrives.
+   * answers once it is done (the timeout sweep only when it changed a workflow): in this
+   * process a change is seen at once, not when its notification arrives.
    */
   bind(core: Core): Core;
   /** Forgets the answers of `workers` (normalised), or every answer. */
@@ -119,7 +119,13 @@ export async function createActionIndex(store: Store, core: Pick<Core, "getActio
       create: afterWrite(c.create),
       update: afterWrite(c.update),
       delete: afterWrite(c.delete),
-      sweepTimeouts: afterWrite(c.sweepTimeouts),
+      // The sweep runs every few seconds and mostly changes nothing: forgetting each time would
+      // empty the index as often as idle agents poll (seen in bench/grpc: no hits at all).
+      sweepTimeouts: async (now) => {
+        const changed = await c.sweepTimeouts(now);
+        if (changed > 0) forgetAll();
+        return changed;
+      },
       rerunWorkflow: afterWrite(c.rerunWorkflow),
       cancelWorkflow: afterWrite(c.cancelWorkflow),
     }),

@@ -118,6 +118,24 @@ forEachStore("action index", (ctx) => {
     });
   });
 
+  test("a timeout sweep that changes nothing keeps the answers (it runs every 5 s, as often as idle agents poll)", async () => {
+    await withIndex(ctx, async (index, core) => {
+      await core.apply(machine());
+      // Settled: the apply's own notification has arrived once an answer is served from memory.
+      let hits = index.stats.hits;
+      for (let i = 0; i < 100 && index.stats.hits === hits; i++) {
+        hits = index.stats.hits;
+        await index.getAction(MAC);
+        if (index.stats.hits === hits) await Bun.sleep(20);
+      }
+      expect(index.stats.hits).toBeGreaterThan(0);
+      expect(await core.sweepTimeouts()).toBe(0);
+      hits = index.stats.hits;
+      await index.getAction(MAC);
+      expect(index.stats.hits).toBe(hits + 1);
+    });
+  });
+
   test("a failure to read the store is not remembered", async () => {
     let calls = 0;
     const failing: Pick<Core, "getAction" | "reportAction"> = {
