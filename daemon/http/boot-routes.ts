@@ -145,6 +145,7 @@ export function bootRoutes(opts: BootRoutesOptions) {
 
   const cache = opts.hardwareChanges && createScriptCache(opts.hardwareChanges);
   const SCRIPT_HEADERS = { "content-type": TEXT };
+  const lineLoggers = new WeakMap<RenderedScript, Logger>();
   const [cacheHit, cacheMiss] = [metrics.scriptCache.labels("hit"), metrics.scriptCache.labels("miss")];
 
   async function script(request: Request, addr: ClientAddress, macParam: string | undefined): Promise<Response> {
@@ -183,9 +184,19 @@ export function bootRoutes(opts: BootRoutesOptions) {
       r = cacheable ? cache.put(host, generation, outcome) : rendered(outcome);
     }
     const outcome = r.outcome;
-    const fields = { mac: host?.mac ?? mac, hardware: host && `${host.namespace}/${host.hardwareName}`, peer: addr.text, via: addr.source };
-    if (outcome.kind === "refused") logger.info({ ...fields, reason: outcome.reason, message: outcome.message }, "ipxe script refused");
-    else logger.info({ ...fields, source: outcome.source }, "ipxe script served");
+    if (host !== undefined) {
+      // The host's fields are serialised once per rendered script (a child logger), the peer per line.
+      let line = lineLoggers.get(r);
+      if (line === undefined) {
+        const fixed = outcome.kind === "refused" ? { reason: outcome.reason, message: outcome.message } : { source: outcome.source };
+        lineLoggers.set(r, (line = logger.child({ mac: host.mac, hardware: `${host.namespace}/${host.hardwareName}`, ...fixed })));
+      }
+      line.info({ peer: addr.text, via: addr.source }, outcome.kind === "refused" ? "ipxe script refused" : "ipxe script served");
+    } else {
+      const fields = { mac, peer: addr.text, via: addr.source };
+      if (outcome.kind === "refused") logger.info({ ...fields, reason: outcome.reason, message: outcome.message }, "ipxe script refused");
+      else logger.info({ ...fields, source: outcome.source }, "ipxe script served");
+    }
     count("script", r.status, head ? 0 : r.body.length);
     return new Response(r.body, { status: r.status, headers: SCRIPT_HEADERS });
   }
