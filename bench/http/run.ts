@@ -6,10 +6,13 @@
  * measured in alternation, `--rounds` times; figures are medians. Writes docs/benchmarks/http.md
  * and bench/results/http.json.
  *
- *   npx bun bench/http/run.ts [--duration 5] [--rounds 2] [--connections 32] [--big-connections 4] [--curl-runs 5]
+ *   npx bun bench/http/run.ts [--duration 5] [--rounds 2] [--connections 32] [--big-connections 4] [--curl-runs 5] [--baseline DIR]
+ *
+ * `--baseline DIR`: also measure wispd from DIR (a checkout of an earlier commit) on the script,
+ * in the same rounds, for a before/after table.
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -19,6 +22,8 @@ import { CLIENT_CPU, need, needTwoCpus, pinned, SERVER_CPU } from "../support/pi
 import { benchRun, median, versionOf } from "../support/processes.ts";
 import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
 import { applyAndWait, fetchBytes, startWispd } from "../support/wispd.ts";
+import { clockTicks, treeTicks } from "../support/cpu.ts";
+import { startBaselineWispd } from "./baseline.ts";
 import { runWrk, type WrkResult } from "../support/wrk.ts";
 
 const MAC = "52:54:00:be:0c:02";
@@ -38,12 +43,18 @@ const TARGETS = [
   { name: "100MiB-artifact", wispd: "/artifacts/big.img", nginx: "/big.img", kind: "throughput" },
 ] as const;
 const SERVERS = ["wispd", "nginx"] as const;
+/** A server measured: `baseline` is wispd from `--baseline DIR` (an earlier build), on the script only. */
+type Server = (typeof SERVERS)[number] | "baseline";
 
 interface Measurement extends WrkResult {
-  server: (typeof SERVERS)[number];
+  server: Server;
   target: string;
   round: number;
   connections: number;
+  /** CPU seconds of the server's process tree over the measurement (/proc ticks before and after). */
+  serverCpuSeconds: number;
+  /** Server CPU per request in microseconds: steadier than req/s on a shared machine. */
+  cpuMicrosPerRequest: number;
 }
 
 interface CurlRun {
@@ -78,6 +89,7 @@ async function main(): Promise<void> {
       connections: { type: "string", default: "32" },
       "big-connections": { type: "string", default: "4" },
       "curl-runs": { type: "string", default: "5" },
+      baseline: { type: "string" },
     },
   });
   const duration = Number(values.duration);
@@ -106,7 +118,12 @@ async function main(): Promise<void> {
     const script = await fetchBytes(`${wispd.url}${SCRIPT_PATH}`);
     writeFileSync(join(www, "auto.ipxe"), script);
     const nginx = await startNginx(procs, dir, www, "/auto.ipxe");
-    const urls = { wispd: wispd.url, nginx: nginx.url };
+    const baseline = values.baseline === undefined ? undefined : await startBaselineWispd(procs, values.baseline, join(dir, "baseline"), ["--public-ip", "127.0.0.1", "--artifacts-dir", artifacts]);
+    if (baseline) await applyAndWait(baseline, [HARDWARE], SCRIPT_PATH);
+    const urls: Record<Server, string> = { wispd: wispd.url, nginx: nginx.url, baseline: baseline?.url ?? "" };
+    const pathOf = (server: Server, t: (typeof TARGETS)[number]): string => (server === "nginx" ? t.nginx : t.wispd);
+    // The script names its server's port: the baseline's differs in those digits only.
+    const servers = (t: (typeof TARGETS)[number]): Server[] => (baseline && t.kind === "requests" ? ["wispd", "baseline", "nginx"] : [...SERVERS]);
     const sizes: Record<string, number> = {};
     for (const t of TARGETS) {
       const [a, b] = [await fetchBytes(`${wispd.url}${t.wispd}`), await fetchBytes(`${nginx.url}${t.nginx}`)];
@@ -115,14 +132,19 @@ async function main(): Promise<void> {
     }
 
     const conns = (t: (typeof TARGETS)[number]) => (t.kind === "requests" ? connections : bigConnections);
-    for (const server of SERVERS) for (const t of TARGETS) runWrk(`${urls[server]}${t[server]}`, 1, conns(t)); // warm-up
+    for (const t of TARGETS) for (const server of servers(t)) runWrk(`${urls[server]}${pathOf(server, t)}`, 1, conns(t)); // warm-up
     const measurements: Measurement[] = [];
+    const pids: Record<Server, number> = { wispd: wispd.pid, nginx: nginx.pid, baseline: baseline?.pid ?? 0 };
+    const hz = clockTicks();
     for (let round = 1; round <= rounds; round++) {
       for (const t of TARGETS) {
-        for (const server of SERVERS) {
-          const r = runWrk(`${urls[server]}${t[server]}`, duration, conns(t));
-          measurements.push({ ...r, server, target: t.name, round, connections: conns(t) });
-          console.log(`round ${round} ${server.padEnd(5)} ${t.name.padEnd(16)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s  ${(r.bytesPerSecond / 1e9).toFixed(2)} GB/s  p50 ${r.latencyP50Ms?.toFixed(2)} ms  p99 ${r.latencyP99Ms?.toFixed(2)} ms`);
+        for (const server of servers(t)) {
+          const before = treeTicks(pids[server]);
+          const r = runWrk(`${urls[server]}${pathOf(server, t)}`, duration, conns(t));
+          const serverCpuSeconds = (treeTicks(pids[server]) - before) / hz;
+          const cpuMicrosPerRequest = r.requests > 0 ? (serverCpuSeconds / r.requests) * 1e6 : NaN;
+          measurements.push({ ...r, server, target: t.name, round, connections: conns(t), serverCpuSeconds, cpuMicrosPerRequest });
+          console.log(`round ${round} ${server.padEnd(8)} ${t.name.padEnd(16)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s  ${(r.bytesPerSecond / 1e9).toFixed(2)} GB/s  p50 ${r.latencyP50Ms?.toFixed(2)} ms  p99 ${r.latencyP99Ms?.toFixed(2)} ms  cpu ${cpuMicrosPerRequest.toFixed(1)} us/request`);
         }
       }
     }
@@ -134,17 +156,20 @@ async function main(): Promise<void> {
 
     const of = (server: string, target: string, pick: (m: Measurement) => number) => median(measurements.filter((m) => m.server === server && m.target === target).map(pick));
     const curlOf = (server: string) => median(curl.filter((c) => c.server === server).map((c) => c.bytesPerSecond));
+    const before = (pick: (m: Measurement) => number) => (baseline ? of("baseline", "ipxe-script", pick) : undefined);
     const summary: SummaryLine[] = [
-      { line: `iPXE script (${sizes["ipxe-script"]} bytes), req/s, ${connections} connections`, wispd: of("wispd", "ipxe-script", (m) => m.requestsPerSecond), nginx: of("nginx", "ipxe-script", (m) => m.requestsPerSecond), unit: "req/s" },
-      { line: `iPXE script, p50 latency (ms; ratio nginx / wispd)`, wispd: of("wispd", "ipxe-script", (m) => m.latencyP50Ms ?? NaN), nginx: of("nginx", "ipxe-script", (m) => m.latencyP50Ms ?? NaN), unit: "ms", lowerIsBetter: true },
-      { line: `iPXE script, p99 latency (ms; ratio nginx / wispd)`, wispd: of("wispd", "ipxe-script", (m) => m.latencyP99Ms ?? NaN), nginx: of("nginx", "ipxe-script", (m) => m.latencyP99Ms ?? NaN), unit: "ms", lowerIsBetter: true },
+      { line: `iPXE script (${sizes["ipxe-script"]} bytes), req/s, ${connections} connections`, wispd: of("wispd", "ipxe-script", (m) => m.requestsPerSecond), nginx: of("nginx", "ipxe-script", (m) => m.requestsPerSecond), baseline: before((m) => m.requestsPerSecond), unit: "req/s" },
+      { line: `iPXE script, p50 latency (ms; ratio nginx / wispd)`, wispd: of("wispd", "ipxe-script", (m) => m.latencyP50Ms ?? NaN), nginx: of("nginx", "ipxe-script", (m) => m.latencyP50Ms ?? NaN), baseline: before((m) => m.latencyP50Ms ?? NaN), unit: "ms", lowerIsBetter: true },
+      { line: `iPXE script, server CPU per request (µs; ratio nginx / wispd)`, wispd: of("wispd", "ipxe-script", (m) => m.cpuMicrosPerRequest), nginx: of("nginx", "ipxe-script", (m) => m.cpuMicrosPerRequest), baseline: before((m) => m.cpuMicrosPerRequest), unit: "µs", lowerIsBetter: true },
+      { line: `iPXE script, p99 latency (ms; ratio nginx / wispd)`, wispd: of("wispd", "ipxe-script", (m) => m.latencyP99Ms ?? NaN), nginx: of("nginx", "ipxe-script", (m) => m.latencyP99Ms ?? NaN), baseline: before((m) => m.latencyP99Ms ?? NaN), unit: "ms", lowerIsBetter: true },
       { line: `100 MiB artifact, wrk ${bigConnections} connections, GB/s`, wispd: of("wispd", "100MiB-artifact", (m) => m.bytesPerSecond) / 1e9, nginx: of("nginx", "100MiB-artifact", (m) => m.bytesPerSecond) / 1e9, unit: "GB/s" },
       { line: `100 MiB artifact, curl one stream, GB/s`, wispd: curlOf("wispd") / 1e9, nginx: curlOf("nginx") / 1e9, unit: "GB/s" },
     ].map((s) => ({ ...s, ratio: s.lowerIsBetter ? s.nginx / s.wispd : s.wispd / s.nginx }));
 
     const record: RunRecord = {
       date: new Date().toISOString(),
-      command: `npx bun bench/http/run.ts --duration ${duration} --rounds ${rounds} --connections ${connections} --big-connections ${bigConnections} --curl-runs ${curlRuns}`,
+      command: `npx bun bench/http/run.ts --duration ${duration} --rounds ${rounds} --connections ${connections} --big-connections ${bigConnections} --curl-runs ${curlRuns}${baseline ? ` --baseline ${values.baseline}` : ""}`,
+      baselineCommit: values.baseline === undefined ? undefined : commitOf(values.baseline),
       host,
       versions: { bun: versionOf(["npx", "bun", "--version"]), nginx: versionOf(["nginx", "-v"]), wrk: versionOf(["wrk", "--version"]), curl: versionOf(["curl", "-V"]) },
       settings: { durationSeconds: duration, rounds, connections, bigConnections, curlRuns, threads: 1, serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU, scriptBytes: sizes["ipxe-script"]!, bigBytes: BIG_BYTES },
@@ -165,6 +190,8 @@ interface SummaryLine {
   line: string;
   wispd: number;
   nginx: number;
+  /** The same figure for `--baseline`'s wispd, when there was one. */
+  baseline?: number;
   unit: string;
   lowerIsBetter?: boolean;
   ratio: number;
@@ -173,6 +200,8 @@ interface SummaryLine {
 type RunRecord = {
   date: string;
   command: string;
+  /** What `--baseline` held (its .commit file or the directory name). */
+  baselineCommit?: string;
   host: Machine;
   versions: Record<string, string>;
   settings: { durationSeconds: number; rounds: number; connections: number; bigConnections: number; curlRuns: number; threads: number; serverCpu: number; clientCpu: number; scriptBytes: number; bigBytes: number };
@@ -196,7 +225,9 @@ wispd generated (fetched once and written) and a hard link to the same 100 MiB f
 compared before measuring. wrk: 1 thread, keep-alive, ${s.durationSeconds} s per measurement, ${s.connections} connections on
 the script and ${s.bigConnections} on the 100 MiB file (GB/s = 10^9 bytes/s of wrk's Transfer/sec, headers included,
 which are noise next to 100 MiB); the targets alternate in each of ${s.rounds} rounds and the figures are
-medians. curl: ${s.curlRuns} single-stream downloads of the 100 MiB file to /dev/null per server, alternating,
+medians. Server CPU is the time of the server's process tree over each measurement (/proc, utime +
+stime, before and after), divided by the requests wrk completed: it moves less than req/s when
+other work shares the machine. curl: ${s.curlRuns} single-stream downloads of the 100 MiB file to /dev/null per server, alternating,
 median of curl's own speed. The file sits in the page cache, so this measures the server and the
 loopback, not the disk.
 
@@ -204,18 +235,44 @@ loopback, not the disk.
 
 | line | wispd | nginx | ratio |
 | --- | ---: | ---: | ---: |
-${r.summary.map((x) => `| ${x.line} | ${f(x.wispd, x.unit === "req/s" ? 0 : 2)} ${x.unit} | ${f(x.nginx, x.unit === "req/s" ? 0 : 2)} ${x.unit} | ${f(x.ratio, 2)} |`).join("\n")}
+${r.summary.map((x) => `| ${x.line} | ${f(x.wispd, x.unit === "req/s" ? 0 : x.unit === "µs" ? 1 : 2)} ${x.unit} | ${f(x.nginx, x.unit === "req/s" ? 0 : x.unit === "µs" ? 1 : 2)} ${x.unit} | ${f(x.ratio, 2)} |`).join("\n")}
 
-## Every wrk measurement
+${beforeAfter(r)}## Every wrk measurement
 
-| round | server | target | connections | req/s | GB/s | p50 ms | p99 ms | requests |
-| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-${r.measurements.map((m) => `| ${m.round} | ${m.server} | ${m.target} | ${m.connections} | ${f(m.requestsPerSecond)} | ${f(m.bytesPerSecond / 1e9, 2)} | ${f(m.latencyP50Ms, 2)} | ${f(m.latencyP99Ms, 2)} | ${m.requests} |`).join("\n")}
+| round | server | target | connections | req/s | GB/s | p50 ms | p99 ms | requests | server CPU s | CPU µs / request |
+| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${r.measurements.map((m) => `| ${m.round} | ${m.server} | ${m.target} | ${m.connections} | ${f(m.requestsPerSecond)} | ${f(m.bytesPerSecond / 1e9, 2)} | ${f(m.latencyP50Ms, 2)} | ${f(m.latencyP99Ms, 2)} | ${m.requests} | ${f(m.serverCpuSeconds, 2)} | ${f(m.cpuMicrosPerRequest, 1)} |`).join("\n")}
 
 curl, one stream, GB/s: ${SERVERS.map((sv) => `${sv} ${r.curl.filter((c) => c.server === sv).map((c) => f(c.bytesPerSecond / 1e9, 2)).join(", ")}`).join("; ")}.
 
 Conditions: ${machineLine(r.host)} Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} \`${v}\``).join(", ")}.
 `;
+}
+
+/** The before/after table when a `--baseline` wispd was measured in the same run. */
+function beforeAfter(r: RunRecord): string {
+  const lines = r.summary.filter((x) => x.baseline !== undefined);
+  if (lines.length === 0) return "";
+  const f = (n: number, unit: string) => `${n.toFixed(unit === "req/s" ? 0 : unit === "µs" ? 1 : 2)} ${unit}`;
+  return `## Before and after (same run)
+
+wispd before this change (\`--baseline\`: ${r.baselineCommit}) and after it, measured in alternation with nginx in the
+same rounds (ratio > 1: after is better).
+
+| line | before | after | nginx | after / before |
+| --- | ---: | ---: | ---: | ---: |
+${lines.map((x) => `| ${x.line} | ${f(x.baseline!, x.unit)} | ${f(x.wispd, x.unit)} | ${f(x.nginx, x.unit)} | ${(x.lowerIsBetter ? x.baseline! / x.wispd : x.wispd / x.baseline!).toFixed(2)} |`).join("\n")}
+
+`;
+}
+
+/** The commit a baseline directory holds: its `.commit` file (written by whoever extracted it), else its path. */
+function commitOf(dir: string): string {
+  try {
+    return readFileSync(join(dir, ".commit"), "utf8").trim();
+  } catch {
+    return dir;
+  }
 }
 
 await main();

@@ -5,12 +5,18 @@
  * alternation, `--rounds` times, so load from elsewhere on the machine falls on all of them.
  * Writes docs/benchmarks/metadata.md and bench/results/metadata.json.
  *
- *   npx bun bench/metadata/run.ts [--duration 5] [--rounds 2] [--connections 32]
+ *   npx bun bench/metadata/run.ts [--duration 5] [--rounds 2] [--connections 32] [--baseline DIR]
+ *
+ * Server CPU per request (/proc ticks of the server's process tree over each measurement) is
+ * recorded too. `--baseline DIR`: wispd from DIR (a checkout of an earlier commit) is measured in
+ * the same rounds, for a before/after table.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { startBaselineWispd } from "../http/baseline.ts";
+import { clockTicks, treeTicks } from "../support/cpu.ts";
 import { startNginx } from "../support/nginx.ts";
 import { CLIENT_CPU, need, needTwoCpus, SERVER_CPU } from "../support/pinning.ts";
 import { benchRun, median, versionOf } from "../support/processes.ts";
@@ -46,15 +52,20 @@ const TARGETS = [
   { name: "metadata", path: "/metadata", file: "metadata.json" },
 ] as const;
 
+type Server = "wispd" | "baseline" | "nginx";
+
 interface Measurement extends WrkResult {
-  server: "wispd" | "nginx";
+  server: Server;
   target: string;
   round: number;
   bytes: number;
+  /** CPU seconds of the server's process tree over the measurement. */
+  serverCpuSeconds: number;
+  cpuMicrosPerRequest: number;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { duration: { type: "string", default: "5" }, rounds: { type: "string", default: "2" }, connections: { type: "string", default: "32" } } });
+  const { values } = parseArgs({ options: { duration: { type: "string", default: "5" }, rounds: { type: "string", default: "2" }, connections: { type: "string", default: "32" }, baseline: { type: "string" } } });
   const duration = Number(values.duration);
   const rounds = Number(values.rounds);
   const connections = Number(values.connections);
@@ -77,34 +88,51 @@ async function main(): Promise<void> {
       writeFileSync(join(dir, "www", t.file), body);
       sizes[t.name] = body.length;
     }
-    const nginxUrl = (await startNginx(procs, dir, join(dir, "www"), `/${TARGETS[0].file}`)).url;
+    const nginx = await startNginx(procs, dir, join(dir, "www"), `/${TARGETS[0].file}`);
+    const nginxUrl = nginx.url;
+    const baseline = values.baseline === undefined ? undefined : await startBaselineWispd(procs, values.baseline, join(dir, "baseline"));
+    if (baseline) await applyAndWait(baseline, [HARDWARE], TARGETS[0].path);
+    const servers: Server[] = baseline ? ["wispd", "baseline", "nginx"] : ["wispd", "nginx"];
+    const pids: Record<Server, number> = { wispd: wispd.pid, baseline: baseline?.pid ?? 0, nginx: nginx.pid };
+    const urlOf = (server: Server, t: (typeof TARGETS)[number]) => (server === "nginx" ? `${nginxUrl}/${t.file}` : `${server === "wispd" ? wispdUrl : baseline!.url}${t.path}`);
     for (const t of TARGETS) {
       const [a, b] = [await fetchBytes(`${wispdUrl}${t.path}`), await fetchBytes(`${nginxUrl}/${t.file}`)];
       if (Buffer.compare(Buffer.from(a), Buffer.from(b)) !== 0) throw new Error(`${t.name}: wispd and nginx bodies differ`);
+      if (baseline && Buffer.compare(Buffer.from(a), Buffer.from(await fetchBytes(urlOf("baseline", t)))) !== 0) throw new Error(`${t.name}: wispd and the baseline differ`);
     }
 
     const measurements: Measurement[] = [];
-    for (const server of ["wispd", "nginx"] as const) for (const t of TARGETS) runWrk(server === "wispd" ? `${wispdUrl}${t.path}` : `${nginxUrl}/${t.file}`, 1, connections); // warm-up
+    for (const server of servers) for (const t of TARGETS) runWrk(urlOf(server, t), 1, connections); // warm-up
+    const hz = clockTicks();
     for (let round = 1; round <= rounds; round++) {
       for (const t of TARGETS) {
-        for (const server of ["wispd", "nginx"] as const) {
-          const url = server === "wispd" ? `${wispdUrl}${t.path}` : `${nginxUrl}/${t.file}`;
-          const r = runWrk(url, duration, connections);
-          measurements.push({ ...r, server, target: t.name, round, bytes: sizes[t.name]! });
-          console.log(`round ${round} ${server.padEnd(5)} ${t.name.padEnd(8)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s  p50 ${r.latencyP50Ms?.toFixed(2)} ms  p99 ${r.latencyP99Ms?.toFixed(2)} ms`);
+        for (const server of servers) {
+          const before = treeTicks(pids[server]);
+          const r = runWrk(urlOf(server, t), duration, connections);
+          const serverCpuSeconds = (treeTicks(pids[server]) - before) / hz;
+          const cpuMicrosPerRequest = r.requests > 0 ? (serverCpuSeconds / r.requests) * 1e6 : NaN;
+          measurements.push({ ...r, server, target: t.name, round, bytes: sizes[t.name]!, serverCpuSeconds, cpuMicrosPerRequest });
+          console.log(`round ${round} ${server.padEnd(8)} ${t.name.padEnd(8)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s  p50 ${r.latencyP50Ms?.toFixed(2)} ms  p99 ${r.latencyP99Ms?.toFixed(2)} ms  cpu ${cpuMicrosPerRequest.toFixed(1)} us/request`);
         }
       }
     }
     host.loadavgAfter = loadavg();
 
     const summary = TARGETS.map((t) => {
-      const of = (server: string) => median(measurements.filter((m) => m.server === server && m.target === t.name).map((m) => m.requestsPerSecond));
+      const of = (server: string, pick: (m: Measurement) => number = (m) => m.requestsPerSecond) => median(measurements.filter((m) => m.server === server && m.target === t.name).map(pick));
       const wispdRps = of("wispd");
       const nginxRps = of("nginx");
-      return { target: t.name, path: t.path, bytes: sizes[t.name]!, wispdRps, nginxRps, ratio: wispdRps / nginxRps };
+      const cpu = (m: Measurement) => m.cpuMicrosPerRequest;
+      return {
+        target: t.name, path: t.path, bytes: sizes[t.name]!, wispdRps, nginxRps, ratio: wispdRps / nginxRps,
+        wispdCpuMicros: of("wispd", cpu), nginxCpuMicros: of("nginx", cpu),
+        ...(baseline ? { baselineRps: of("baseline"), baselineCpuMicros: of("baseline", cpu) } : {}),
+      };
     });
-    const record = {
+    const record: RunRecord = {
       date: new Date().toISOString(),
+      command: `npx bun bench/metadata/run.ts --duration ${duration} --rounds ${rounds} --connections ${connections}${baseline ? ` --baseline ${values.baseline}` : ""}`,
+      baselineCommit: values.baseline === undefined ? undefined : commitOf(values.baseline),
       host,
       versions: { bun: versionOf(["npx", "bun", "--version"]), nginx: versionOf(["nginx", "-v"]), wrk: versionOf(["wrk", "--version"]) },
       settings: { durationSeconds: duration, rounds, connections, threads: 1, serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU },
@@ -120,10 +148,12 @@ async function main(): Promise<void> {
 
 type RunRecord = {
   date: string;
+  command: string;
+  baselineCommit?: string;
   host: Machine;
   versions: Record<string, string>;
-  settings: { durationSeconds: number; rounds: number; connections: number; serverCpu: number; clientCpu: number };
-  summary: { target: string; path: string; bytes: number; wispdRps: number; nginxRps: number; ratio: number }[];
+  settings: { durationSeconds: number; rounds: number; connections: number; threads: number; serverCpu: number; clientCpu: number };
+  summary: { target: string; path: string; bytes: number; wispdRps: number; nginxRps: number; ratio: number; wispdCpuMicros: number; nginxCpuMicros: number; baselineRps?: number; baselineCpuMicros?: number }[];
   measurements: Measurement[];
 };
 
@@ -131,28 +161,51 @@ function markdown(r: RunRecord): string {
   const f = (n: number | undefined, d = 0) => (n === undefined ? "-" : n.toFixed(d));
   return `# Metadata service: wispd against nginx
 
-Generated by \`npx bun bench/metadata/run.ts\` on ${r.date}. Do not edit by hand.
+Generated by \`${r.command}\` on ${r.date}. Do not edit by hand.
 
 wrk (1 thread, ${r.settings.connections} connections, keep-alive, ${r.settings.durationSeconds} s per measurement, ${r.settings.rounds} rounds)
 on CPU ${r.settings.clientCpu}; the server on CPU ${r.settings.serverCpu} (taskset), over loopback. wispd answers as the
 metadata service does in production: the peer 127.0.0.1 is looked up in the hardware index, the
 Hardware's prepared tree is walked and the leaf sent. nginx serves static files holding the very
 bytes wispd sends (checked before measuring), \`access_log off\`, one process. The four targets
-are measured in alternation in each round; the figures are medians over the rounds.
+are measured in alternation in each round; the figures are medians over the rounds. Server CPU
+per request is the server's process-tree time over a measurement (/proc utime + stime, before and
+after) divided by the requests wrk completed: it moves less than req/s on a shared machine.
 
-| target | path | body bytes | wispd req/s | nginx req/s | wispd / nginx |
-| --- | --- | ---: | ---: | ---: | ---: |
-${r.summary.map((s) => `| ${s.target} | \`${s.path}\` | ${s.bytes} | ${f(s.wispdRps)} | ${f(s.nginxRps)} | ${f(s.ratio, 2)} |`).join("\n")}
+| target | path | body bytes | wispd req/s | nginx req/s | wispd / nginx | wispd CPU µs / request | nginx CPU µs / request |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${r.summary.map((s) => `| ${s.target} | \`${s.path}\` | ${s.bytes} | ${f(s.wispdRps)} | ${f(s.nginxRps)} | ${f(s.ratio, 2)} | ${f(s.wispdCpuMicros, 1)} | ${f(s.nginxCpuMicros, 1)} |`).join("\n")}
+${
+  r.baselineCommit === undefined
+    ? ""
+    : `
+## Before and after (same run)
 
+wispd before this change (\`--baseline\`: ${r.baselineCommit}) and after it, in the same rounds.
+
+| target | before req/s | after req/s | before CPU µs / request | after CPU µs / request | CPU after / before |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${r.summary.map((s) => `| ${s.target} | ${f(s.baselineRps)} | ${f(s.wispdRps)} | ${f(s.baselineCpuMicros, 1)} | ${f(s.wispdCpuMicros, 1)} | ${f(s.wispdCpuMicros / s.baselineCpuMicros!, 2)} |`).join("\n")}
+`
+}
 Every measurement:
 
-| round | server | target | req/s | p50 ms | p99 ms | requests |
-| ---: | --- | --- | ---: | ---: | ---: | ---: |
-${r.measurements.map((m) => `| ${m.round} | ${m.server} | ${m.target} | ${f(m.requestsPerSecond)} | ${f(m.latencyP50Ms, 2)} | ${f(m.latencyP99Ms, 2)} | ${m.requests} |`).join("\n")}
+| round | server | target | req/s | p50 ms | p99 ms | requests | server CPU s | CPU µs / request |
+| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${r.measurements.map((m) => `| ${m.round} | ${m.server} | ${m.target} | ${f(m.requestsPerSecond)} | ${f(m.latencyP50Ms, 2)} | ${f(m.latencyP99Ms, 2)} | ${m.requests} | ${f(m.serverCpuSeconds, 2)} | ${f(m.cpuMicrosPerRequest, 1)} |`).join("\n")}
 
 Conditions: ${machineLine(r.host)} Versions:
 ${Object.entries(r.versions).map(([k, v]) => `${k} \`${v}\``).join(", ")}.
 `;
+}
+
+/** The commit a baseline directory holds: its `.commit` file, else its path. */
+function commitOf(dir: string): string {
+  try {
+    return readFileSync(join(dir, ".commit"), "utf8").trim();
+  } catch {
+    return dir;
+  }
 }
 
 await main();

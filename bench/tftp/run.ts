@@ -7,7 +7,11 @@
  * Server CPU is the server's process tree's time from /proc. Writes docs/benchmarks/tftp.md and
  * bench/results/tftp.json.
  *
- *   npx bun bench/tftp/run.ts [--repeat 5] [--concurrency 200,1000] [--windowsize 16]
+ *   npx bun bench/tftp/run.ts [--repeat 5] [--concurrency 200,1000] [--windowsize 16] [--baseline DIR]
+ *
+ * `--baseline DIR`: wispd from DIR (a checkout of an earlier commit) is measured on the lockstep
+ * single streams too, in the same run, for a before/after table. wispd's CPU per DATA block on a
+ * single stream comes from /proc ticks before and after the stream's transfers.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,7 +19,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { busyShare, clockTicks, cpuTicks, sampleTree } from "../support/cpu.ts";
+import { startBaselineWispd } from "../http/baseline.ts";
+import { busyShare, clockTicks, cpuTicks, sampleTree, treeTicks } from "../support/cpu.ts";
 import { CLIENT_CPU, need, needTwoCpus, pinned, SERVER_CPU } from "../support/pinning.ts";
 import { benchRun, freeUdpPort, median, ProcessSet, versionOf, waitUntil } from "../support/processes.ts";
 import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
@@ -29,7 +34,8 @@ const UNDIONLY = "/usr/lib/ipxe/undionly.kpxe";
 const BLKSIZE = 1468;
 const BIG = "1m.bin";
 const SERVERS = ["wispd", "tftpd-hpa"] as const;
-type ServerName = (typeof SERVERS)[number];
+/** `baseline`: wispd from `--baseline DIR`, on the lockstep single streams only. */
+type ServerName = (typeof SERVERS)[number] | "baseline";
 
 interface Server {
   name: ServerName;
@@ -47,6 +53,11 @@ interface StreamLine {
   transferMs: number[];
   medianMs: number;
   mbPerSecond: number;
+  /**
+   * Server CPU per DATA block sent, microseconds, over all the stream's transfers (wispd and the
+   * baseline: one process; tftpd-hpa's unreaped per-transfer children cannot be read this way).
+   */
+  cpuMicrosPerBlock?: number;
 }
 
 /** Transfers at once. */
@@ -102,7 +113,7 @@ async function startTftpd(procs: ProcessSet, dir: string): Promise<Server> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { repeat: { type: "string", default: "5" }, concurrency: { type: "string", default: "200,1000" }, windowsize: { type: "string", default: "16" } } });
+  const { values } = parseArgs({ options: { repeat: { type: "string", default: "5" }, concurrency: { type: "string", default: "200,1000" }, windowsize: { type: "string", default: "16" }, baseline: { type: "string" } } });
   const repeat = Number(values.repeat);
   const counts = values.concurrency!.split(",").map(Number);
   const windowsize = Number(values.windowsize);
@@ -127,28 +138,41 @@ async function main(): Promise<void> {
     const wispdPort = await freeUdpPort();
     const wispd = await startWispd(procs, join(dir, "wispd"), ["--tftp-port", String(wispdPort), "--ipxe-dir", files, "--artifacts-dir", files], "tftp serving");
     const servers: Server[] = [{ name: "wispd", port: wispdPort, pid: wispd.pid }, await startTftpd(procs, files)];
+    let baseline: Server | undefined;
+    if (values.baseline !== undefined) {
+      const port = await freeUdpPort();
+      const b = await startBaselineWispd(procs, values.baseline, join(dir, "baseline"), ["--tftp-port", String(port), "--ipxe-dir", files, "--artifacts-dir", files], "tftp serving");
+      baseline = { name: "baseline", port, pid: b.pid };
+    }
+    // The lockstep streams: the baseline between wispd and tftpd-hpa when there is one.
+    const streamServers: Server[] = baseline ? [servers[0]!, baseline, servers[1]!] : servers;
 
     // Both send the same bytes (checked), and a warm-up transfer each.
-    for (const s of servers) for (const f of [BIG, "undionly.kpxe"]) {
+    for (const s of streamServers) for (const f of [BIG, "undionly.kpxe"]) {
       const [b] = await load(s.port, f, sha256(content[f]!), 1, 1);
       if (b!.failures > 0) throw new Error(`${s.name} ${f}: ${b!.errors.join("; ")}`);
     }
 
     const streams: StreamLine[] = [];
-    const stream = (s: Server, client: string, file: string, transferMs: number[], ws?: number) => {
+    const hz = clockTicks();
+    const stream = async (s: Server, client: string, file: string, measure: () => Promise<number[]> | number[], ws?: number) => {
       const bytes = content[file]!.length;
-      const line: StreamLine = { client, file, bytes, windowsize: ws, server: s.name, transferMs, medianMs: median(transferMs), mbPerSecond: mbps(bytes, median(transferMs)) };
+      const before = treeTicks(s.pid);
+      const transferMs = await measure();
+      const blocks = transferMs.length * (Math.floor(bytes / BLKSIZE) + 1);
+      const cpuMicrosPerBlock = s.name === "tftpd-hpa" ? undefined : ((treeTicks(s.pid) - before) / hz / blocks) * 1e6;
+      const line: StreamLine = { client, file, bytes, windowsize: ws, server: s.name, transferMs, medianMs: median(transferMs), mbPerSecond: mbps(bytes, median(transferMs)), cpuMicrosPerBlock };
       streams.push(line);
-      console.log(`stream ${client.padEnd(12)} ws ${String(ws ?? "-").padEnd(3)} ${file.padEnd(14)} ${s.name.padEnd(9)} ${line.mbPerSecond.toFixed(1).padStart(7)} MB/s  median ${line.medianMs.toFixed(1)} ms`);
+      console.log(`stream ${client.padEnd(12)} ws ${String(ws ?? "-").padEnd(3)} ${file.padEnd(14)} ${s.name.padEnd(9)} ${line.mbPerSecond.toFixed(1).padStart(7)} MB/s  median ${line.medianMs.toFixed(1)} ms${cpuMicrosPerBlock === undefined ? "" : `  cpu ${cpuMicrosPerBlock.toFixed(1)} us/block`}`);
     };
     for (const file of [BIG, "undionly.kpxe"]) {
-      for (const s of servers) stream(s, "curl", file, Array.from({ length: repeat }, () => curlTftp(s.port, file, BLKSIZE)));
-      for (const s of servers) stream(s, "rfc7440", file, (await load(s.port, file, sha256(content[file]!), 1, repeat)).map((b) => b.wallMs));
-      stream(servers[0]!, "rfc7440", file, (await load(wispdPort, file, sha256(content[file]!), 1, repeat, windowsize)).map((b) => b.wallMs), windowsize);
+      for (const s of streamServers) await stream(s, "curl", file, () => Array.from({ length: repeat }, () => curlTftp(s.port, file, BLKSIZE)));
+      for (const s of streamServers) await stream(s, "rfc7440", file, async () => (await load(s.port, file, sha256(content[file]!), 1, repeat)).map((b) => b.wallMs));
+      await stream(servers[0]!, "rfc7440", file, async () => (await load(wispdPort, file, sha256(content[file]!), 1, repeat, windowsize)).map((b) => b.wallMs), windowsize);
     }
 
     const concurrent: ConcurrentLine[] = [];
-    const ticks = clockTicks();
+    const ticks = hz;
     for (const count of counts) {
       const runs: [Server, number | undefined][] = [[servers[0]!, undefined], [servers[1]!, undefined], [servers[0]!, windowsize]];
       for (const [s, ws] of runs) {
@@ -170,7 +194,8 @@ async function main(): Promise<void> {
 
     const record: RunRecord = {
       date: new Date().toISOString(),
-      command: `npx bun bench/tftp/run.ts --repeat ${repeat} --concurrency ${counts.join(",")} --windowsize ${windowsize}`,
+      command: `npx bun bench/tftp/run.ts --repeat ${repeat} --concurrency ${counts.join(",")} --windowsize ${windowsize}${baseline ? ` --baseline ${values.baseline}` : ""}`,
+      baselineCommit: values.baseline === undefined ? undefined : commitOf(values.baseline),
       host,
       versions: { bun: versionOf(["npx", "bun", "--version"]), "tftpd-hpa": versionOf(["in.tftpd", "-V"]), curl: versionOf(["curl", "-V"]) },
       settings: { blksize: BLKSIZE, windowsize, repeat, serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU, files: Object.fromEntries(Object.entries(content).map(([f, b]) => [f, { bytes: b.length, sha256: sha256(b) }])) },
@@ -219,6 +244,7 @@ function summarize(streams: StreamLine[], concurrent: ConcurrentLine[], ws: numb
 type RunRecord = {
   date: string;
   command: string;
+  baselineCommit?: string;
   host: Machine;
   versions: Record<string, string>;
   settings: { blksize: number; windowsize: number; repeat: number; serverCpu: number; clientCpu: number; files: Record<string, { bytes: number; sha256: string }> };
@@ -253,11 +279,14 @@ the loopback's softirq work and anything else scheduled there).
 | --- | ---: | ---: | ---: |
 ${r.summary.map((s) => `| ${s.line} | ${s.wispd} | ${s.peer} | ${f(s.ratio, 2)} |`).join("\n")}
 
-## One stream
+${beforeAfter(r)}## One stream
 
-| client | file | windowsize | server | median ms | MB/s | every transfer (ms) |
-| --- | --- | ---: | --- | ---: | ---: | --- |
-${r.streams.map((s) => `| ${s.client} | ${s.file} | ${s.windowsize ?? "-"} | ${s.server} | ${f(s.medianMs, 1)} | ${f(s.mbPerSecond, 1)} | ${s.transferMs.map((x) => x.toFixed(1)).join(", ")} |`).join("\n")}
+wispd's CPU per DATA block is its process's /proc time over the stream's ${r.settings.repeat} transfers (10 ms
+ticks, so a rough figure) divided by the blocks sent.
+
+| client | file | windowsize | server | median ms | MB/s | server CPU µs / block | every transfer (ms) |
+| --- | --- | ---: | --- | ---: | ---: | ---: | --- |
+${r.streams.map((s) => `| ${s.client} | ${s.file} | ${s.windowsize ?? "-"} | ${s.server} | ${f(s.medianMs, 1)} | ${f(s.mbPerSecond, 1)} | ${f(s.cpuMicrosPerBlock, 1)} | ${s.transferMs.map((x) => x.toFixed(1)).join(", ")} |`).join("\n")}
 
 ## Transfers at once (1 MiB each, RFC 7440 client, blksize ${r.settings.blksize})
 
@@ -267,6 +296,37 @@ ${r.concurrent.map((c) => `| ${c.count} | ${c.server} | ${c.windowsize ?? "-"} |
 ${r.concurrent.some((c) => c.failures > 0) ? `\nFailures: ${r.concurrent.filter((c) => c.failures > 0).map((c) => `${c.server} x${c.count}: ${c.errors.join("; ")}`).join("; ")}.\n` : ""}
 Conditions: ${machineLine(r.host)} Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} \`${v}\``).join(", ")}.
 `;
+}
+
+/** Lockstep streams of the `--baseline` wispd (before) against wispd (after) and tftpd-hpa, same run. */
+function beforeAfter(r: RunRecord): string {
+  const before = r.streams.filter((s) => s.server === "baseline");
+  if (before.length === 0) return "";
+  const f = (n: number | undefined, d = 1) => (n === undefined ? "-" : n.toFixed(d));
+  const rows = before.map((b) => {
+    const same = (server: ServerName) => r.streams.find((s) => s.server === server && s.client === b.client && s.file === b.file && s.windowsize === undefined)!;
+    const [a, p] = [same("wispd"), same("tftpd-hpa")];
+    return `| ${b.client} | ${b.file} | ${f(b.mbPerSecond)} | ${f(a.mbPerSecond)} | ${f(p.mbPerSecond)} | ${f(a.mbPerSecond / p.mbPerSecond, 2)} | ${f(b.cpuMicrosPerBlock)} | ${f(a.cpuMicrosPerBlock)} |`;
+  });
+  return `## Before and after: lockstep single streams (same run)
+
+wispd before this change (\`--baseline\`: ${r.baselineCommit}) and after it, each stream measured right after the
+other and tftpd-hpa (blksize ${r.settings.blksize}, no windowsize).
+
+| client | file | before MB/s | after MB/s | tftpd-hpa MB/s | after / tftpd-hpa | before CPU µs / block | after CPU µs / block |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows.join("\n")}
+
+`;
+}
+
+/** The commit a baseline directory holds: its `.commit` file, else its path. */
+function commitOf(dir: string): string {
+  try {
+    return readFileSync(join(dir, ".commit"), "utf8").trim();
+  } catch {
+    return dir;
+  }
 }
 
 await main();
