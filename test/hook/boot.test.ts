@@ -2,8 +2,9 @@
  * The Hook really boots: the kernel and initramfs `buildHook` made, started directly by qemu
  * (TCG) on a tap in a namespace whose bridge is wispd's DHCP interface, with the kernel arguments
  * of wispd's own iPXE script for this Hardware. The console must show the network up with the
- * reserved address and dockerd ready, and wispd must see the agent's first GetAction. Prints the
- * time from power-on to each stage. Skips only when not root or without /dev/net/tun.
+ * reserved address and dockerd ready, wispd must see the agent's first GetAction and hold the
+ * Hook's syslog lines. Prints the time from power-on to each stage. Skips only when not root or
+ * without /dev/net/tun.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -18,6 +19,7 @@ import { hardwareYaml, startWispdIn, type NsWispd } from "../dhcp/netns-wispd.ts
 import { startDirectVm, type DirectVm } from "./direct-vm.ts";
 
 const CAN_RUN = IS_ROOT && existsSync("/dev/net/tun");
+const ROOT = join(import.meta.dir, "..", "..");
 const SERVER_IP = "10.79.0.1";
 const MAC = "52:54:00:79:00:20";
 const VM_IP = "10.79.0.20";
@@ -79,6 +81,17 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
     return words.slice(2, words.indexOf("&&"));
   }
 
+  /** The Hardware's syslog lines (`wisp logs hardware -o json`) once they hold `re`; bounded. */
+  async function hookSyslog(re: RegExp, timeoutMs: number): Promise<string> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const out = await server.run(["node", join(ROOT, "bin", "wisp"), "logs", "hardware", "hook-vm", "-o", "json"], { env: { WISP_SERVER: wispd.url, WISP_DATA_DIR: wispd.dataDir, WISP_TOKEN: "" } });
+      if (re.test(out)) return out;
+      if (performance.now() > deadline) throw new Error(`wispd's syslog for hook-vm did not show ${re}:\n${out.slice(-2000)}`);
+      await Bun.sleep(1000);
+    }
+  }
+
   test("boots to a running agent whose first GetAction reaches wispd", async () => {
     const args = await scriptArgs();
     expect(args).toContain(`hw_addr=${MAC}`);
@@ -109,6 +122,9 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
       stages.push(["first GetAction", logTime(first) - vm.startedAt]);
       expect(first.msg).toBe("no action for agent");
       expect(String(first.peer)).toContain(VM_IP);
+      // syslog_host: the Hook's syslogd forwarded init's lines to wispd, which kept them under the Hardware.
+      const syslog = await hookSyslog(/docker ready/, left());
+      expect(syslog).toContain("wisp-hook");
     } catch (e) {
       throw vm.explain(e);
     } finally {
