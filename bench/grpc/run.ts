@@ -197,6 +197,7 @@ async function main(): Promise<void> {
     });
     const idleWindowCalls = idle.reduce((a, r) => a + r.windowCalls, 0);
     host.loadavgAfter = loadavg();
+    const actionIndex = await actionIndexCounters(wispd);
 
     const record: RunRecord = {
       date: new Date().toISOString(),
@@ -223,6 +224,7 @@ async function main(): Promise<void> {
         errors: workErrors,
         errorSamples: work.flatMap((r) => r.errors).slice(0, 10),
       },
+      actionIndex,
       idle: {
         windowSeconds: windowWall,
         requests: idleWindowCalls,
@@ -267,6 +269,8 @@ type RunRecord = {
     errors: number;
     errorSamples: string[];
   };
+  /** GetAction answers from memory and from the store over the whole run (wispd's /metrics); absent before the index. */
+  actionIndex?: { hits: number; misses: number };
   idle: { windowSeconds: number; requests: number; requestsPerSecond: number; wispdCpuSeconds: number; wispdCpuShare: number; wispdCpuMsPerRequest: number; getAction: CallSummary; other: CallSummary; errors: number };
 };
 
@@ -329,6 +333,15 @@ const BEFORE: Record<number, BeforeRun> = {
   },
 };
 
+/** wispd's GetAction index counters (wisp_action_index_hits_total, ..._misses_total) from /metrics. */
+async function actionIndexCounters(wispd: Wispd): Promise<{ hits: number; misses: number } | undefined> {
+  const text = await (await fetch(`${wispd.url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+  const hits = read("wisp_action_index_hits_total");
+  const misses = read("wisp_action_index_misses_total");
+  return Number.isFinite(hits) && Number.isFinite(misses) ? { hits, misses } : undefined;
+}
+
 function beforeTable(r: RunRecord, f: (x: number, d?: number) => string): string {
   const b = BEFORE[r.settings.workflows];
   if (!b) return `\nNo run without the index with --workflows ${r.settings.workflows} to compare with.\n`;
@@ -346,7 +359,7 @@ function beforeTable(r: RunRecord, f: (x: number, d?: number) => string): string
 | idle: wispd CPU share of one core | ${f(b.idleCpuShare * 100, 1)} % | ${f(r.idle.wispdCpuShare * 100, 1)} % |
 | idle: GetAction NOT_FOUND p50 / p99 | ${f(b.idleP50Ms, 1)} / ${f(b.idleP99Ms, 0)} ms | ${f(r.idle.getAction.p50Ms, 1)} / ${f(r.idle.getAction.p99Ms, 0)} ms |
 | idle: errors | ${b.idleErrors} | ${r.idle.errors} |
-`;
+${r.actionIndex ? `\nGetAction over the whole run (wispd's \`wisp_action_index_hits_total\` and \`..._misses_total\`): ${r.actionIndex.hits} answered from memory, ${r.actionIndex.misses} from the store.\n` : ""}`;
 }
 
 function markdown(r: RunRecord): string {
