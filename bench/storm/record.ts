@@ -44,7 +44,7 @@ export interface StormRun {
   initrdBytes: number;
   ipxeBytes: number;
   loopbackBytesPerSecond: number;
-  /** wispd's store: its embedded PGlite, or PostgreSQL (whose CPU is not in wispd's). */
+  /** wispd's store (the storm runs it on its embedded PGlite). */
   store?: string;
   machine: Machine;
   versions: Record<string, string>;

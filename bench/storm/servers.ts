@@ -104,8 +104,8 @@ export interface StormWispd {
 }
 
 /** Starts wispd on the link's server address with every service the storm uses. */
-export async function startStormWispd(procs: Servers, dir: string, link: Link, cpu: number, artifactsDir: string, logLevel: string, profileDir?: string, databaseUrl?: string): Promise<StormWispd> {
-  const dataDir = join(dir, "wispd-data");
+export async function startStormWispd(procs: Servers, dir: string, link: Link, cpu: number, artifactsDir: string, logLevel: string, profileDir?: string, givenDataDir?: string): Promise<StormWispd> {
+  const dataDir = givenDataDir ?? join(dir, "wispd-data");
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(dir, "wispd.log");
   const argv = [
@@ -126,7 +126,6 @@ export async function startStormWispd(procs: Servers, dir: string, link: Link, c
     "--artifacts-dir", artifactsDir,
     "--agent-auth", "token",
     "--log-level", logLevel,
-    ...(databaseUrl ? ["--database-url", databaseUrl] : []),
   ];
   const proc = procs.spawn(inNamespace(link.serverNs, cpu, argv), logFile);
   const url = `http://${link.serverIp}:${HTTP_PORT}`;
