@@ -90,16 +90,16 @@ export function udpDelta(a: UdpCounters, b: UdpCounters): UdpCounters {
 }
 
 /**
- * Seconds a process's threads have spent runnable but waiting for a CPU, summed over its threads
+ * Seconds each thread of a process has spent runnable but waiting for a CPU, by thread id
  * (/proc/<pid>/task/<tid>/schedstat, second field, ns). A server that loses packets while using
  * a fraction of its core, and waited long for it, was kept off it by other work.
  */
-export function runQueueWaitSeconds(pid: number): number {
-  let wait = 0;
+export function runQueueWait(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        wait += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1] ?? 0) / 1e9;
+        out.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1] ?? 0) / 1e9);
       } catch {
         // the thread ended while we looked
       }
@@ -107,5 +107,12 @@ export function runQueueWaitSeconds(pid: number): number {
   } catch {
     // the process ended
   }
-  return wait;
+  return out;
+}
+
+/** Seconds waited between two readings, over the threads alive at the second (runtimes start and end threads). */
+export function runQueueWaitDelta(before: Map<string, number>, after: Map<string, number>): number {
+  let sum = 0;
+  for (const [tid, wait] of after) sum += wait - (before.get(tid) ?? 0);
+  return sum;
 }

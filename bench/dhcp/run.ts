@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { benchHosts, benchNetwork, macList, MAX_HOSTS } from "./config.ts";
 import { createTopology, destroyTopology, inNamespace, sh, topologyNames, type Link, type Topology } from "./netns.ts";
 import { doraOutcome, EXIT_WAIT_US, parsePerfdhcp, perfdhcpArgv } from "./perfdhcp.ts";
-import { busyShare, clockTicks, cpuTicks, processTicks, runQueueWaitSeconds, udpCounters, udpDelta } from "./proc.ts";
+import { busyShare, clockTicks, cpuTicks, processTicks, runQueueWait, runQueueWaitDelta, udpCounters, udpDelta } from "./proc.ts";
 import { generatorBound, MAX_LOSS_RATIO, passed, ramp, type RampPlan } from "./ramp.ts";
 import { conditions, markdown, otherLoad, resultTables, type RunRecord, type ServerResult, type Step } from "./report.ts";
 import { DEFAULT_SERVERS, PROGRAM_PACKAGES, programVersion, requiredPrograms, SERVER_NAMES, startServer, type RunningServer, type ServerName } from "./servers.ts";
@@ -204,14 +204,14 @@ async function runPerfdhcp(ctx: StepContext, rate: number, seconds: number, time
 async function measureStep(ctx: StepContext, rate: number, seconds: number, timestamps = false): Promise<Step> {
   const cpuBefore = cpuTicks();
   const srvBefore = processTicks(ctx.server.pid);
-  const waitBefore = runQueueWaitSeconds(ctx.server.pid);
+  const waitBefore = runQueueWait(ctx.server.pid);
   const udpSrv = udpCounters(ctx.link.serverNs);
   const udpGen = udpCounters(ctx.generatorNs);
   const t0 = performance.now();
   const { text, cpuSeconds } = await runPerfdhcp(ctx, rate, seconds, timestamps);
   const wallSeconds = (performance.now() - t0) / 1000;
   const srvAfter = processTicks(ctx.server.pid);
-  const waitAfter = runQueueWaitSeconds(ctx.server.pid);
+  const waitAfter = runQueueWait(ctx.server.pid);
   const cpuAfter = cpuTicks();
   const srvUdp = udpDelta(udpSrv, udpCounters(ctx.link.serverNs));
   const genUdp = udpDelta(udpGen, udpCounters(ctx.generatorNs));
@@ -240,7 +240,7 @@ async function measureStep(ctx: StepContext, rate: number, seconds: number, time
     generatorCoreBusy: busyShare(cpuBefore, cpuAfter, ctx.generatorCpu),
     serverRcvbufErrors: srvUdp.rcvbufErrors,
     generatorRcvbufErrors: genUdp.rcvbufErrors,
-    serverWaitSeconds: waitAfter - waitBefore,
+    serverWaitSeconds: runQueueWaitDelta(waitBefore, waitAfter),
     percentiles: r.percentiles,
   };
 }

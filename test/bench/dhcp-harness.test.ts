@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { benchHosts, benchNetwork, dnsmasqConfig, hardwareYaml, keaConfig, macList, RELAY_IP } from "../../bench/dhcp/config.ts";
 import { doraOutcome, parsePerfdhcp, percentile, perfdhcpArgv } from "../../bench/dhcp/perfdhcp.ts";
-import { parseCpuTicks, parseProcStatTicks, parseUdpCounters } from "../../bench/dhcp/proc.ts";
+import { parseCpuTicks, parseProcStatTicks, parseUdpCounters, runQueueWait, runQueueWaitDelta } from "../../bench/dhcp/proc.ts";
 import { ramp, type StepOutcome } from "../../bench/dhcp/ramp.ts";
 import { commonRate, resultTables, type RunRecord, type ServerResult, type Step } from "../../bench/dhcp/report.ts";
 import { topologyNames } from "../../bench/dhcp/netns.ts";
@@ -172,6 +172,15 @@ describe("perfdhcp", () => {
 });
 
 describe("/proc", () => {
+  test("run-queue wait: summed over the threads alive at the second reading, so an ended thread cannot make it negative", () => {
+    const before = new Map([["1", 2.0], ["2", 5.0]]);
+    const after = new Map([["1", 2.5], ["3", 0.25]]); // thread 2 ended, thread 3 started
+    expect(runQueueWaitDelta(before, after)).toBeCloseTo(0.75, 9);
+    const self = runQueueWait(process.pid);
+    expect(self.has(String(process.pid))).toBe(true);
+    expect([...self.values()].every((s) => Number.isFinite(s) && s >= 0)).toBe(true);
+  });
+
   test("utime + stime survive a command name with spaces and parentheses", () => {
     const stat = "1234 (bun (x) y) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 7 0 500 1000 100";
     expect(parseProcStatTicks(stat)).toBe(287);
