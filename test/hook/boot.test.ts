@@ -7,22 +7,31 @@
  * without /dev/net/tun.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildHook } from "../../hook/build.ts";
 import { shellQuote, whenProcessGone } from "../support/cleanup.ts";
 import { createNetLab, IS_ROOT, requireTools, type NetLab, type Netns } from "../support/netns.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
-import { requireQemu } from "../support/qemu.ts";
+import { captureUdp, requireQemu } from "../support/qemu.ts";
 import { hardwareYaml, startWispdIn, type NsWispd } from "../dhcp/netns-wispd.ts";
 import { startDirectVm, type DirectVm } from "./direct-vm.ts";
 
 const CAN_RUN = IS_ROOT && existsSync("/dev/net/tun");
 const ROOT = join(import.meta.dir, "..", "..");
 const SERVER_IP = "10.79.0.1";
-const MAC = "52:54:00:79:00:20";
-const VM_IP = "10.79.0.20";
+/**
+ * Untagged on br0, and one whose Hardware has vlan_id. The test host's kernel has neither 8021q
+ * nor bridge VLAN filtering, so nothing can answer on the VLAN: that machine is checked up to
+ * its tagged DHCP requests on the wire.
+ */
+const MACHINES = {
+  plain: { name: "hook-vm", mac: "52:54:00:79:00:20", ip: "10.79.0.20", gateway: SERVER_IP, label: "hook" },
+  vlan: { name: "hook-vlan", mac: "52:54:00:79:00:21", ip: "10.80.0.21", gateway: "10.80.0.1", label: "hookvlan" },
+} as const;
+type Machine = (typeof MACHINES)[keyof typeof MACHINES];
+const VLAN_ID = 100;
 const GRPC_PORT = 42113;
 const AGENT_TOKEN = "hook-boot-test-token";
 /** A cold build compresses ~260 MiB (zstd -12: about 25 s of CPU, minutes on a busy 2-core machine). */
@@ -63,7 +72,10 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
       "--grpc-port", String(GRPC_PORT),
       "--agent-token", AGENT_TOKEN,
     ]);
-    await wispd.apply(hardwareYaml({ name: "hook-vm", mac: MAC, ip: VM_IP, gateway: SERVER_IP, dns: [SERVER_IP], hostname: "hook-vm" }), 1);
+    const yaml = Object.values(MACHINES).map((m) => hardwareYaml({ name: m.name, mac: m.mac, ip: m.ip, gateway: m.gateway, dns: [m.gateway], hostname: m.name }));
+    // hardwareYaml has no vlan_id: it goes beside the MAC of the VLAN machine's interface.
+    yaml[1] = yaml[1]!.replace(`mac: ${MACHINES.vlan.mac}`, `mac: ${MACHINES.vlan.mac}\n        vlan_id: "${VLAN_ID}"`);
+    await wispd.apply(yaml.join("---\n"), 2);
   }, BUILD_TIMEOUT_MS + 60_000);
 
   afterAll(async () => {
@@ -73,8 +85,8 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
   }, 60_000);
 
   /** The kernel arguments wispd's iPXE script gives this machine (what iPXE would boot it with). */
-  async function scriptArgs(): Promise<string[]> {
-    const script = await server.run(["curl", "-sS", "--max-time", "10", `${wispd.url}/ipxe/script/${MAC}/auto.ipxe`]);
+  async function scriptArgs(m: Machine): Promise<string[]> {
+    const script = await server.run(["curl", "-sS", "--max-time", "10", `${wispd.url}/ipxe/script/${m.mac}/auto.ipxe`]);
     const line = script.split("\n").find((l) => l.startsWith("kernel "));
     if (line === undefined) throw new Error(`no kernel line in the iPXE script:\n${script}`);
     const words = line.split(/\s+/);
@@ -82,24 +94,25 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
   }
 
   /** The Hardware's syslog lines (`wisp logs hardware -o json`) once they hold `re`; bounded. */
-  async function hookSyslog(re: RegExp, timeoutMs: number): Promise<string> {
+  async function hookSyslog(m: Machine, re: RegExp, timeoutMs: number): Promise<string> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const out = await server.run(["node", join(ROOT, "bin", "wisp"), "logs", "hardware", "hook-vm", "-o", "json"], { env: { WISP_SERVER: wispd.url, WISP_DATA_DIR: wispd.dataDir, WISP_TOKEN: "" } });
+      const out = await server.run(["node", join(ROOT, "bin", "wisp"), "logs", "hardware", m.name, "-o", "json"], { env: { WISP_SERVER: wispd.url, WISP_DATA_DIR: wispd.dataDir, WISP_TOKEN: "" } });
       if (re.test(out)) return out;
-      if (performance.now() > deadline) throw new Error(`wispd's syslog for hook-vm did not show ${re}:\n${out.slice(-2000)}`);
+      if (performance.now() > deadline) throw new Error(`wispd's syslog for ${m.name} did not show ${re}:\n${out.slice(-2000)}`);
       await Bun.sleep(1000);
     }
   }
 
-  test("boots to a running agent whose first GetAction reaches wispd", async () => {
-    const args = await scriptArgs();
-    expect(args).toContain(`hw_addr=${MAC}`);
+  /** Boots `m` with wispd's kernel arguments to the agent's first GetAction; returns the boot interface. */
+  async function bootToAgent(m: Machine): Promise<string> {
+    const args = await scriptArgs(m);
+    expect(args).toContain(`hw_addr=${m.mac}`);
     expect(args).toContain(`grpc_authority=${SERVER_IP}:${GRPC_PORT}`);
     // wispd's script does not carry the agent token yet; Hardware osie.kernelParams would.
     if (!args.some((a) => a.startsWith("wisp_agent_token="))) args.push(`wisp_agent_token=${AGENT_TOKEN}`);
     const append = args.join(" ");
-    const vm: DirectVm = await startDirectVm({ ns: server, bridge: "br0", mac: MAC, label: "hook", kernel, initrd: initramfs, append });
+    const vm: DirectVm = await startDirectVm({ ns: server, bridge: "br0", mac: m.mac, label: m.label, kernel, initrd: initramfs, append });
     const stages: [string, number][] = [];
     const left = ((end) => () => Math.max(1, end - performance.now()))(performance.now() + BOOT_TIMEOUT_MS);
     try {
@@ -111,25 +124,78 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
       expect(modules.match[2]).not.toContain("failed");
       const net = await vm.waitForSerial(/wisp-hook: network up (\S+) iface=(\S+)/, left(), modules.end);
       stages.push(["network up", net.ms]);
-      expect(net.match[1]).toBe(VM_IP);
+      expect(net.match[1]).toBe(m.ip);
       const docker = await vm.waitForSerial(/wisp-hook: docker ready/, left(), net.end);
       stages.push(["docker ready", docker.ms]);
       const agent = await vm.waitForSerial(/wisp-hook: agent started/, left(), docker.end);
       stages.push(["agent started", agent.ms]);
       await vm.waitForSerial(/"msg":"wisp-agent started"/, left(), agent.end);
       // No workflow: wispd answers NOT_FOUND and logs it at debug, with the agent id (the MAC).
-      const first = await wispd.waitLog((l) => l.method === "GetAction" && l.agentId === MAC && logTime(l) >= vm.startedAt, left());
+      const first = await wispd.waitLog((l) => l.method === "GetAction" && l.agentId === m.mac && logTime(l) >= vm.startedAt, left());
       stages.push(["first GetAction", logTime(first) - vm.startedAt]);
       expect(first.msg).toBe("no action for agent");
-      expect(String(first.peer)).toContain(VM_IP);
+      expect(String(first.peer)).toContain(m.ip);
       // syslog_host: the Hook's syslogd forwarded init's lines to wispd, which kept them under the Hardware.
-      const syslog = await hookSyslog(/docker ready/, left());
+      const syslog = await hookSyslog(m, /docker ready/, left());
       expect(syslog).toContain("wisp-hook");
+      return net.match[2]!;
     } catch (e) {
       throw vm.explain(e);
     } finally {
-      console.log(`Hook boot stages (seconds since power-on):\n${stages.map(([s, ms]) => `  ${s.padEnd(16)} ${(ms / 1000).toFixed(1).padStart(6)} s`).join("\n")}`);
+      console.log(`Hook boot stages of ${m.name} (seconds since power-on):\n${stages.map(([s, ms]) => `  ${s.padEnd(16)} ${(ms / 1000).toFixed(1).padStart(6)} s`).join("\n")}`);
       await vm.close();
+    }
+  }
+
+  test("boots to a running agent whose first GetAction reaches wispd", async () => {
+    expect(await bootToAgent(MACHINES.plain)).toBe("eth0");
+  }, BOOT_TIMEOUT_MS + 30_000);
+
+  test("with vlan_id, the Hook asks DHCP on the VLAN: 802.1Q-tagged requests on the wire", async () => {
+    const m = MACHINES.vlan;
+    const args = await scriptArgs(m);
+    expect(args).toContain(`vlan_id=${VLAN_ID}`);
+    args.push(`wisp_agent_token=${AGENT_TOKEN}`);
+    const capture = await captureUdp(server, "br0", [67, 68]);
+    let failed = true;
+    const vm = await startDirectVm({ ns: server, bridge: "br0", mac: m.mac, label: m.label, kernel, initrd: initramfs, append: args.join(" ") });
+    const left = ((end) => () => Math.max(1, end - performance.now()))(performance.now() + BOOT_TIMEOUT_MS);
+    try {
+      const dhcp = await vm.waitForSerial(/wisp-hook: dhcp on (\S+) \(mac (\S+)\)/, left());
+      expect(dhcp.match[1]).toBe(`eth0.${VLAN_ID}`);
+      expect(dhcp.match[2]).toBe(m.mac);
+      console.log(`${m.name}: DHCP on eth0.${VLAN_ID} ${(dhcp.ms / 1000).toFixed(1)} s after power-on`);
+      const deadline = performance.now() + 60_000;
+      while (!taggedDhcpFrom(readFileSync(capture.file), m.mac, VLAN_ID)) {
+        if (performance.now() > deadline) throw new Error(`no DHCP request tagged with VLAN ${VLAN_ID} from ${m.mac} on br0 within 60 s (capture kept: ${capture.file})`);
+        await Bun.sleep(500);
+      }
+      failed = false;
+    } catch (e) {
+      throw vm.explain(e);
+    } finally {
+      await vm.close();
+      await capture.stop({ keep: failed });
     }
   }, BOOT_TIMEOUT_MS + 30_000);
 });
+
+/** Whether a pcap (Ethernet) holds a frame from `mac` with an 802.1Q tag of `vlan` carrying UDP to port 67. */
+function taggedDhcpFrom(pcap: Uint8Array, mac: string, vlan: number): boolean {
+  if (pcap.length < 24) return false;
+  const dv = new DataView(pcap.buffer, pcap.byteOffset, pcap.byteLength);
+  const le = dv.getUint32(0, true) === 0xa1b2c3d4 || dv.getUint32(0, true) === 0xa1b23c4d;
+  const src = mac.split(":").map((h) => parseInt(h, 16));
+  for (let off = 24; off + 16 <= pcap.length; ) {
+    const caplen = dv.getUint32(off + 8, le);
+    const f = off + 16;
+    if (f + caplen > pcap.length) break;
+    // dst(6) src(6) 0x8100 TCI(2) 0x0800 IPv4 ... UDP dst port
+    if (caplen >= 18 + 20 + 8 && src.every((b, i) => pcap[f + 6 + i] === b) && dv.getUint16(f + 12) === 0x8100 && (dv.getUint16(f + 14) & 0x0fff) === vlan && dv.getUint16(f + 16) === 0x0800) {
+      const udp = f + 18 + (pcap[f + 18]! & 0x0f) * 4;
+      if (pcap[f + 18 + 9] === 17 && dv.getUint16(udp + 2) === 67) return true;
+    }
+    off = f + caplen;
+  }
+  return false;
+}
