@@ -135,10 +135,11 @@ export function stormMarkdown(rec: StormRecord): string {
 
 /** The completion curves of every recorded run as one chart. */
 export function stormChart(rec: StormRecord): string {
+  const short = (r: StormRun) => `${r.machines} ${r.arrival}`;
   const series = rec.runs.flatMap((r) => [
-    { name: `wispd ${r.label}`.slice(0, 26), points: r.wispd.curve },
-    ...(r.wispdStatic ? [{ name: `wispd static ${r.label}`.slice(0, 26), points: r.wispdStatic.curve }] : []),
-    ...(r.baseline ? [{ name: `baseline ${r.label}`.slice(0, 26), points: r.baseline.curve }] : []),
+    { name: `wispd, all: ${short(r)}`, points: r.wispd.curve },
+    ...(r.wispdStatic ? [{ name: `wispd, static: ${short(r)}`, points: r.wispdStatic.curve }] : []),
+    ...(r.baseline ? [{ name: `dnsmasq+nginx: ${short(r)}`, points: r.baseline.curve }] : []),
   ]);
   return lineChart({ title: "Boot storm: machines booted over time", xLabel: "seconds since the storm began", yLabel: "machines booted", series: series.slice(0, 8) });
 }

@@ -20,9 +20,9 @@ export interface Chart {
   series: readonly Series[];
 }
 
-const WIDTH = 720;
+const WIDTH = 760;
 const HEIGHT = 420;
-const M = { left: 70, right: 190, top: 40, bottom: 55 };
+const M = { left: 70, right: 230, top: 40, bottom: 55 };
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
 
 /** A "nice" upper bound for an axis: 1, 2, 2.5 or 5 times a power of ten, at least `max`. */
