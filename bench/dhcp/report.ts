@@ -111,12 +111,21 @@ export function otherLoad(steps: readonly Step[], which: "server" | "generator")
   return { mean: others.reduce((a, b) => a + b, 0) / others.length, max: Math.max(...others) };
 }
 
+// "Stopped by server" means perfdhcp offered the rate in full; the receive-buffer counters say
+// whose socket overflowed, which is not always the server's (perfdhcp's is the kernel default).
+function whereDropped(st: Step): string {
+  if (st.serverRcvbufErrors === 0 && st.generatorRcvbufErrors === 0) return "";
+  if (st.serverRcvbufErrors === 0) return ` (dropped by perfdhcp's receive buffer: ${st.generatorRcvbufErrors}, the server's: 0)`;
+  if (st.generatorRcvbufErrors === 0) return ` (dropped by the server's receive buffer: ${st.serverRcvbufErrors})`;
+  return ` (receive-buffer drops: server ${st.serverRcvbufErrors}, perfdhcp ${st.generatorRcvbufErrors})`;
+}
+
 function limitText(s: ServerResult): string {
   if (s.error) return `error: ${s.error}`;
   const fail = [...finalSteps(s.steps).values()].filter((st) => !passed(st)).sort((a, b) => a.targetRate - b.targetRate)[0];
   switch (s.limit) {
     case "server":
-      return fail ? `server: ${pct(fail.lossRatio, 2)} lost at ${fail.targetRate}/s` : "server";
+      return fail ? `server: ${pct(fail.lossRatio, 2)} lost at ${fail.targetRate}/s${whereDropped(fail)}` : "server";
     case "generator": {
       const top = [...s.steps].sort((a, b) => b.targetRate - a.targetRate)[0];
       return top ? `generator: offered ${fmt(top.offeredRate)} of ${top.targetRate}/s` : "generator";

@@ -321,4 +321,13 @@ describe("report", () => {
     // 150 µs/DORA over 10.3 s at 1000/s, less 1 % of a CPU over the same time.
     expect(md).toContain("| 150 | 140 | 15 % (1.0 %) |");
   });
+
+  test("stopped by the server names whose receive buffer overflowed at the failing rate", () => {
+    const lost = (gen: number, srv: number): ServerResult => {
+      const fail = { ...step(2000, 140, 0.02), generatorRcvbufErrors: gen, serverRcvbufErrors: srv };
+      return { ...servers[1]!, steps: [step(500, 200), step(1000, 150), fail], best: undefined };
+    };
+    expect(resultTables({ servers: [lost(1730, 0)], latencyRate: 1000 } as RunRecord)).toContain("server: 2.00 % lost at 2000/s (dropped by perfdhcp's receive buffer: 1730, the server's: 0)");
+    expect(resultTables({ servers: [lost(0, 796)], latencyRate: 1000 } as RunRecord)).toContain("server: 2.00 % lost at 2000/s (dropped by the server's receive buffer: 796)");
+  });
 });
