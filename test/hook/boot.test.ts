@@ -3,7 +3,8 @@
  * (TCG) on a tap in a namespace whose bridge is wispd's DHCP interface, with the kernel arguments
  * of wispd's own iPXE script for this Hardware. The console must show the network up with the
  * reserved address and dockerd ready, wispd must see the agent's first GetAction and hold the
- * Hook's syslog lines. Prints the time from power-on to each stage. Skips only when not root or
+ * Hook's syslog lines; then a workflow's action (image from a registry on the bridge) must run in
+ * the Hook's dockerd and end SUCCESS. Prints the time from power-on to each stage. Skips only when not root or
  * without /dev/net/tun.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -13,7 +14,9 @@ import { join } from "node:path";
 import { buildHook } from "../../hook/build.ts";
 import { shellQuote, whenProcessGone } from "../support/cleanup.ts";
 import { createNetLab, IS_ROOT, requireTools, type NetLab, type Netns } from "../support/netns.ts";
+import { TEST_IMAGE } from "../support/docker.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
+import { startRegistry } from "../support/registry.ts";
 import { captureUdp, requireQemu } from "../support/qemu.ts";
 import { hardwareYaml, startWispdIn, type NsWispd } from "../dhcp/netns-wispd.ts";
 import { startDirectVm, type DirectVm } from "./direct-vm.ts";
@@ -32,6 +35,9 @@ const MACHINES = {
 } as const;
 type Machine = (typeof MACHINES)[keyof typeof MACHINES];
 const VLAN_ID = 100;
+/** Debian's docker-registry on the bridge, plain HTTP: the Hook's dockerd gets --insecure-registry for it. */
+const REGISTRY = `${SERVER_IP}:5000`;
+const SMOKE_IMAGE = "hook-test/busybox:1";
 const GRPC_PORT = 42113;
 const AGENT_TOKEN = "hook-boot-test-token";
 /** A cold build compresses ~260 MiB (zstd -12: about 25 s of CPU, minutes on a busy 2-core machine). */
@@ -62,6 +68,13 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
     lab = await createNetLab();
     server = await lab.namespace("srv");
     await lab.bridge(server, "br0", [], `${SERVER_IP}/24`);
+    // The action image: TEST_IMAGE pushed to a loopback registry, served on the bridge by a second
+    // registry on the same storage (the pushing dockerd cannot reach the namespace).
+    const staging = await startRegistry();
+    cleanups.push(() => staging.stop());
+    await staging.push(TEST_IMAGE, SMOKE_IMAGE);
+    const served = await startRegistry({ ns: server, host: SERVER_IP, port: 5000, storageDir: staging.storageDir });
+    cleanups.push(() => served.stop());
     const data = await pgliteDataDir();
     cleanups.push(data.remove);
     wispd = await startWispdIn(server, data.dataDir, [
@@ -71,6 +84,7 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
       "--artifacts-dir", join(work, "artifacts"),
       "--grpc-port", String(GRPC_PORT),
       "--agent-token", AGENT_TOKEN,
+      "--hook-registry", REGISTRY,
     ]);
     const yaml = Object.values(MACHINES).map((m) => hardwareYaml({ name: m.name, mac: m.mac, ip: m.ip, gateway: m.gateway, dns: [m.gateway], hostname: m.name }));
     // hardwareYaml has no vlan_id: it goes beside the MAC of the VLAN machine's interface.
@@ -80,8 +94,8 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
 
   afterAll(async () => {
     if (wispd) expect(await wispd.stop()).toBe(0);
-    await lab?.close();
     for (const c of cleanups.reverse()) await c();
+    await lab?.close();
   }, 60_000);
 
   /** The kernel arguments wispd's iPXE script gives this machine (what iPXE would boot it with). */
@@ -105,7 +119,7 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
   }
 
   /** Boots `m` with wispd's kernel arguments to the agent's first GetAction; returns the boot interface. */
-  async function bootToAgent(m: Machine): Promise<string> {
+  async function bootToAgent(m: Machine, then?: (vm: DirectVm, left: () => number, stages: [string, number][]) => Promise<void>): Promise<string> {
     const args = await scriptArgs(m);
     expect(args).toContain(`hw_addr=${m.mac}`);
     expect(args).toContain(`grpc_authority=${SERVER_IP}:${GRPC_PORT}`);
@@ -138,6 +152,7 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
       // syslog_host: the Hook's syslogd forwarded init's lines to wispd, which kept them under the Hardware.
       const syslog = await hookSyslog(m, /docker ready/, left());
       expect(syslog).toContain("wisp-hook");
+      await then?.(vm, left, stages);
       return net.match[2]!;
     } catch (e) {
       throw vm.explain(e);
@@ -147,8 +162,23 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
     }
   }
 
-  test("boots to a running agent whose first GetAction reaches wispd", async () => {
-    expect(await bootToAgent(MACHINES.plain)).toBe("eth0");
+  test("boots to a running agent whose first GetAction reaches wispd, then runs an action's container", async () => {
+    const m = MACHINES.plain;
+    const iface = await bootToAgent(m, async (vm, left, stages) => {
+      expect((await scriptArgs(m))).toContain(`docker_registry=${REGISTRY}`);
+      // A workflow for the running agent: its image pulled from the bridge's registry (plain
+      // HTTP), run by the Hook's dockerd (runc under DOCKER_RAMDISK, cgroup2, bridge network).
+      const applied = performance.now();
+      await wispd.apply(smokeWorkflow(m), Object.keys(MACHINES).length);
+      const ended = await wispd.waitLog((l) => l.msg === "action status reported" && l.action === "in-container" && ["SUCCESS", "FAILED", "TIMEOUT"].includes(String(l.state).toUpperCase()), left());
+      stages.push(["action ended", Date.now() - vm.startedAt]);
+      console.log(`${m.name}: workflow applied to action ended: ${((performance.now() - applied) / 1000).toFixed(1)} s`);
+      expect(String(ended.state).toUpperCase()).toBe("SUCCESS");
+      const out = await server.run(["node", join(ROOT, "bin", "wisp"), "logs", "workflow", "hook-smoke"], { env: { WISP_SERVER: wispd.url, WISP_DATA_DIR: wispd.dataDir, WISP_TOKEN: "" } });
+      expect(out).toContain("hook-action-ran");
+      expect(out).toContain("0::/"); // cgroup v2's single hierarchy, as seen from the container
+    });
+    expect(iface).toBe("eth0");
   }, BOOT_TIMEOUT_MS + 30_000);
 
   test("with vlan_id, the Hook asks DHCP on the VLAN: 802.1Q-tagged requests on the wire", async () => {
@@ -179,6 +209,40 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
     }
   }, BOOT_TIMEOUT_MS + 30_000);
 });
+
+/** A Template (one action on the registry's image) and its Workflow for machine `m`. */
+function smokeWorkflow(m: Machine): string {
+  return `apiVersion: tinkerbell.org/v1alpha1
+kind: Template
+metadata:
+  name: hook-smoke
+  namespace: default
+spec:
+  data: |
+    version: "0.1"
+    name: hook-smoke
+    global_timeout: 600
+    tasks:
+      - name: "smoke"
+        worker: "{{.device_1}}"
+        actions:
+          - name: "in-container"
+            image: ${REGISTRY}/${SMOKE_IMAGE}
+            timeout: 300
+            command: ["sh", "-c", "echo hook-action-ran; cat /proc/self/cgroup"]
+---
+apiVersion: tinkerbell.org/v1alpha1
+kind: Workflow
+metadata:
+  name: hook-smoke
+  namespace: default
+spec:
+  templateRef: hook-smoke
+  hardwareRef: ${m.name}
+  hardwareMap:
+    device_1: "${m.mac}"
+`;
+}
 
 /** Whether a pcap (Ethernet) holds a frame from `mac` with an 802.1Q tag of `vlan` carrying UDP to port 67. */
 function taggedDhcpFrom(pcap: Uint8Array, mac: string, vlan: number): boolean {
