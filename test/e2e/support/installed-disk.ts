@@ -90,10 +90,12 @@ url=$(cat /mnt${METADATA_URL_FILE})
 say "metadata-url=$url"
 ip link set lo up
 i=0; while [ ! -e /sys/class/net/eth0 ]; do i=$((i+1)); [ $i -gt 100 ] && fail "no eth0"; sleep 0.1; done
-udhcpc -i eth0 -n -q -t 20 -T 1 -s /udhcpc.script >/dev/null 2>&1 || fail "no DHCP lease on eth0"
+ip link set eth0 up
+udhcpc -i eth0 -n -q -t 20 -T 2 -s /udhcpc.script >/dev/null 2>&1 || fail "no DHCP lease on eth0"
 say "network up $(ip -4 -o addr show eth0 | awk '{print $4}')"
 for n in 1 2; do
-  id=$(wget -q -T 10 -O- "$url/2009-04-04/meta-data/instance-id") || fail "GET $url/2009-04-04/meta-data/instance-id"
+  # (not wget -T: Debian's static busybox 1.35 crashes with it)
+  id=$(timeout 20 wget -q -O- "$url/2009-04-04/meta-data/instance-id") || fail "GET $url/2009-04-04/meta-data/instance-id"
   say "instance-id=$id fetch=$n"
 done
 say "powering off"
@@ -219,7 +221,7 @@ function initramfs(modules: string[]): Uint8Array<ArrayBuffer> {
   for (const d of ["bin", "dev", "proc", "sys", "mnt", "modules"]) entries.push({ name: d, mode: 0o40755 });
   entries.push({ name: "dev/console", mode: 0o20600, rdev: [5, 1] });
   entries.push({ name: "bin/busybox", mode: 0o100755, data: readFileSync(BUSYBOX) });
-  for (const applet of ["sh", "mount", "sed", "cat", "uname", "insmod", "sleep", "mkdir", "ip", "udhcpc", "awk", "wget", "poweroff", "sync"]) {
+  for (const applet of ["sh", "mount", "sed", "cat", "uname", "insmod", "sleep", "mkdir", "ip", "udhcpc", "awk", "wget", "timeout", "poweroff", "sync"]) {
     entries.push({ name: `bin/${applet}`, mode: 0o120777, data: text("busybox") });
   }
   for (const m of modules) entries.push({ name: `modules/${basename(m)}`, mode: 0o100644, data: readFileSync(m) });
