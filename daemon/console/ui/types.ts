@@ -1,4 +1,12 @@
-/** The API's objects as the console reads them (the fields it uses). */
+/**
+ * The API's objects as the console reads them (the fields it uses). Those the core declares
+ * whole are its own types (type-only imports: nothing of the daemon reaches the bundle).
+ */
+import type { ActionStatus, WorkflowEvent, WorkflowLogEntry, WorkflowStatus } from "../../core/types.ts";
+
+export type { ActionStatus, WorkflowEvent };
+/** One action log line (GET .../workflows/NAME/logs). */
+export type LogEntry = WorkflowLogEntry;
 
 /** Server-set object metadata. */
 export interface Meta {
@@ -32,59 +40,12 @@ export interface Template {
   spec: { data?: string };
 }
 
-/** One action of a workflow with its state and timings. */
-export interface ActionStatus {
-  id: string;
-  taskName: string;
-  name: string;
-  image: string;
-  timeout: number;
-  state: string;
-  attempt: number;
-  retries: number;
-  startedAt?: string;
-  finishedAt?: string;
-  durationSeconds?: number;
-  message?: string;
-}
-
 /** A Workflow with its status. */
 export interface Workflow {
   kind: "Workflow";
   metadata: Meta;
   spec: { templateRef?: string; hardwareRef?: string };
-  status: {
-    state: string;
-    globalTimeout: number;
-    startedAt?: string;
-    finishedAt?: string;
-    currentAction?: string;
-    currentActionIndex: number;
-    totalActions: number;
-    tasks: { name: string; worker: string; actions: ActionStatus[] }[];
-  };
-}
-
-/** One recorded state change. */
-export interface WorkflowEvent {
-  id: number;
-  at: string;
-  type: string;
-  from?: string;
-  to?: string;
-  actionName?: string;
-  message?: string;
-}
-
-/** One action log line (GET .../workflows/NAME/logs). */
-export interface LogEntry {
-  id: number;
-  at: string;
-  actionId: string;
-  actionName: string;
-  attempt?: number;
-  stream: "stdout" | "stderr";
-  line: string;
+  status: WorkflowStatus;
 }
 
 /** One syslog line (GET .../hardware/NAME/logs). */
