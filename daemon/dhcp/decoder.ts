@@ -88,13 +88,13 @@ export class ReceivedOptions implements DhcpOptions {
 
   get(code: number): Uint8Array | undefined {
     if (this.#edited !== undefined) return this.#edited.get(code);
-    const e = code >= 0 && code < CODES ? this.#entry[code]! : -1;
+    const e = this.#entry[code] ?? -1; // undefined for a code that is not 0-255
     return e < 0 ? undefined : this.#valueOf(e);
   }
 
   has(code: number): boolean {
     if (this.#edited !== undefined) return this.#edited.has(code);
-    return code >= 0 && code < CODES && this.#entry[code]! >= 0;
+    return (this.#entry[code] ?? -1) >= 0;
   }
 
   set(code: number, value: Uint8Array): this {

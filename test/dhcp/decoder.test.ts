@@ -120,6 +120,11 @@ describe("DhcpDecoder (lazy, reused) against decodeDhcp", () => {
     ]);
     options.reset(bytes);
     expect(options.size).toBe(0);
+    options.add(53, 2, 1);
+    for (const code of [-1, 256, 53.5, Number.NaN]) {
+      expect(options.get(code)).toBeUndefined();
+      expect(options.has(code)).toBe(false);
+    }
   });
 
   const MUTATIONS = 200_000 * FUZZ_SCALE;
