@@ -230,6 +230,8 @@ async function main(): Promise<void> {
   if (!values["no-bound"]) tools.push(["nginx", "nginx-light"], ["wrk", "wrk"]);
   for (const [tool, pkg] of tools) need(tool, pkg);
 
+  // The code wispd runs is the working tree as it starts: the commit then (others may commit during a run).
+  const commit = sh(["git", "-C", join(import.meta.dir, "..", ".."), "log", "-1", "--format=%h"], { allowFail: true }).trim() || "unknown";
   const hosts = benchHosts(n);
   const net = benchNetwork();
   const topo = topologyNames(["storm"]);
@@ -318,7 +320,7 @@ async function main(): Promise<void> {
       loopbackBytesPerSecond: wrk.bytesPerSecond,
       machine: started,
       store: "PGlite",
-      versions: { wispd: JSON.parse(readFileSync(join(import.meta.dir, "..", "..", "package.json"), "utf8")).version, bun: Bun.version, dnsmasq: versionOf(["dnsmasq", "--version"]), nginx: versionOf(["nginx", "-v"]) },
+      versions: { commit, wispd: JSON.parse(readFileSync(join(import.meta.dir, "..", "..", "package.json"), "utf8")).version, bun: Bun.version, dnsmasq: versionOf(["dnsmasq", "--version"]), nginx: versionOf(["nginx", "-v"]) },
       wispd: wispdRun,
       wispdStatic,
       baseline,
