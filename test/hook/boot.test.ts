@@ -4,7 +4,8 @@
  * of wispd's own iPXE script for this Hardware. The console must show the network up with the
  * reserved address and dockerd ready, wispd must see the agent's first GetAction and hold the
  * Hook's syslog lines; then a workflow's action (image from a registry on the bridge) must run in
- * the Hook's dockerd and end SUCCESS. Prints the time from power-on to each stage. Skips only when not root or
+ * the Hook's dockerd and end SUCCESS, and its reboot action (pid: host, SIGTERM to PID 1) must
+ * reboot the machine. Prints the time from power-on to each stage. Skips only when not root or
  * without /dev/net/tun.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -162,7 +163,7 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
     }
   }
 
-  test("boots to a running agent whose first GetAction reaches wispd, then runs an action's container", async () => {
+  test("boots to a running agent whose first GetAction reaches wispd, runs an action container, reboots on request", async () => {
     const m = MACHINES.plain;
     const iface = await bootToAgent(m, async (vm, left, stages) => {
       expect((await scriptArgs(m))).toContain(`docker_registry=${REGISTRY}`);
@@ -177,6 +178,14 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
       const out = await server.run(["node", join(ROOT, "bin", "wisp"), "logs", "workflow", "hook-smoke"], { env: { WISP_SERVER: wispd.url, WISP_DATA_DIR: wispd.dataDir, WISP_TOKEN: "" } });
       expect(out).toContain("hook-action-ran");
       expect(out).toContain("0::/"); // cgroup v2's single hierarchy, as seen from the container
+      // The last action signals PID 1 from pid: host, as busybox `reboot` does: busybox init stops
+      // the agent and reboots (qemu -no-reboot then exits).
+      const reboot = await wispd.waitLog((l) => l.msg === "action status reported" && l.action === "reboot" && ["SUCCESS", "FAILED", "TIMEOUT"].includes(String(l.state).toUpperCase()), left());
+      expect(String(reboot.state).toUpperCase()).toBe("SUCCESS");
+      await vm.waitForSerial(/wisp-hook: shutting down/, left());
+      await vm.waitForSerial(/reboot: Restarting system/, left());
+      stages.push(["rebooted", Date.now() - vm.startedAt]);
+      expect(await Promise.race([vm.proc.exited, Bun.sleep(left()).then(() => "still running")])).toBe(0);
     });
     expect(iface).toBe("eth0");
   }, BOOT_TIMEOUT_MS + 30_000);
@@ -230,6 +239,13 @@ spec:
             image: ${REGISTRY}/${SMOKE_IMAGE}
             timeout: 300
             command: ["sh", "-c", "echo hook-action-ran; cat /proc/self/cgroup"]
+          - name: "reboot"
+            image: ${REGISTRY}/${SMOKE_IMAGE}
+            timeout: 120
+            pid: host
+            command: ["sh", "-c", "kill -TERM 1"]
+            environment:
+              WISP_REBOOT: "true"
 ---
 apiVersion: tinkerbell.org/v1alpha1
 kind: Workflow
