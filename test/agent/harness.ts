@@ -6,7 +6,7 @@
 import { expect } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runWisp } from "../support/processes.ts";
+import { readJsonLines, runWisp } from "../support/processes.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 /** Longest wait for an agent to log what a test waits for (a few short containers). */
@@ -93,26 +93,10 @@ export function startAgent(s: AgentStart): AgentHandle {
   );
   const logs: Log[] = [];
   const watchers = new Set<(l: Log) => void>();
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of proc.stdout) {
-      buf += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let rec: Log;
-        try {
-          rec = JSON.parse(line) as Log;
-        } catch {
-          rec = { raw: line };
-        }
-        logs.push(rec);
-        for (const w of watchers) w(rec);
-      }
-    }
-  })();
+  void readJsonLines(proc.stdout, (rec) => {
+    logs.push(rec);
+    for (const w of watchers) w(rec);
+  });
   return {
     logs,
     proc,

@@ -38,27 +38,14 @@ export async function startWispd(args: string[], env: Record<string, string> = {
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`wispd did not listen within ${START_TIMEOUT_MS} ms: ${stderr}`)), START_TIMEOUT_MS);
     void (async () => {
-      const decoder = new TextDecoder();
-      let buf = "";
-      for await (const chunk of proc.stdout) {
-        buf += decoder.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          try {
-            const rec = JSON.parse(line) as Record<string, unknown>;
-            logs.push(rec);
-            for (const w of watchers) w(rec);
-            if (rec.msg === "http listening") {
-              clearTimeout(timer);
-              resolve(rec.port as number);
-            }
-          } catch {
-            logs.push({ raw: line });
-          }
+      await readJsonLines(proc.stdout, (rec) => {
+        logs.push(rec);
+        for (const w of watchers) w(rec);
+        if (rec.msg === "http listening") {
+          clearTimeout(timer);
+          resolve(rec.port as number);
         }
-      }
+      });
       clearTimeout(timer);
       reject(new Error(`wispd exited before listening (code ${await proc.exited}): ${stderr}`));
     })();
@@ -89,6 +76,27 @@ export async function startWispd(args: string[], env: Record<string, string> = {
       return proc.exited;
     },
   };
+}
+
+/** Reads `stream` to its end as lines of JSON, each handed to `onRecord` parsed (a line that is not JSON as `{ raw: line }`). */
+export async function readJsonLines(stream: ReadableStream<Uint8Array>, onRecord: (rec: Record<string, unknown>) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let rec: Record<string, unknown>;
+      try {
+        rec = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        rec = { raw: line };
+      }
+      onRecord(rec);
+    }
+  }
 }
 
 export interface CliResult {
