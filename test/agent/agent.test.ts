@@ -5,53 +5,29 @@
  * workflow`), a failure (exit 3), a timeout (container stopped and gone).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { removeTestContainers, TEST_IMAGE, testContainers, testDocker, type TestDocker } from "../support/docker.ts";
-import { pgliteDataDir } from "../support/pglite.ts";
-import { SETUP_TIMEOUT_MS, startWispd, wispdGrpcPort, type WispdHandle } from "../support/processes.ts";
-import { cli, compileAgent, manifests, reported, startAgent, type AgentHandle, type AgentStart } from "./harness.ts";
+import { TEST_IMAGE, testContainers } from "../support/docker.ts";
+import { SETUP_TIMEOUT_MS } from "../support/processes.ts";
+import { manifests, reported, startAgentLab, type AgentLab } from "./harness.ts";
 
 describe("wisp-agent (compiled) with wispd and Docker", () => {
-  let docker: TestDocker;
-  let data: { dataDir: string; remove(): void };
-  let dir: string;
-  let wispd: WispdHandle;
-  let base: Omit<AgentStart, "mac">;
-  let wisp: ReturnType<typeof cli>;
-  const agents: AgentHandle[] = [];
+  let lab: AgentLab;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "wisp-agent-test-"));
-    let binary: string;
-    [binary, docker, data] = await Promise.all([compileAgent(dir), testDocker(), pgliteDataDir()]);
-    wispd = await startWispd(["--data-dir", data.dataDir, "--tftp-port", "0", "--grpc-port", "0", "--agent-auth", "token"]);
-    const grpcAuthority = `127.0.0.1:${await wispdGrpcPort(wispd)}`;
-    await wispd.waitForLog("wispd ready");
-    const token = readFileSync(join(data.dataDir, "agent-token"), "utf8").trim();
-    base = { binary, dir, grpcAuthority, token, dockerSocket: docker.socket, privileged: docker.privileged };
-    wisp = cli(wispd.url, data.dataDir);
+    lab = await startAgentLab("wisp-agent-test-");
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    for (const a of agents) await a.stop();
-    if (docker) await removeTestContainers(docker);
-    if (wispd) await wispd.stop();
-    data?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await lab?.stop();
   });
 
-  const agent_ = (mac: string) => {
-    const a = startAgent({ ...base, mac });
-    agents.push(a);
-    return a;
-  };
-  const apply = (text: string) => wisp.apply(text);
-  const workflow = (name: string) => wisp.workflow(name);
+  const agent_ = (mac: string) => lab.agent(mac);
+  const apply = (text: string) => lab.wisp().apply(text);
+  const workflow = (name: string) => lab.wisp().workflow(name);
 
   test("runs a workflow to SUCCESS: output, environment and a bind-mounted directory", async () => {
-    const out = mkdtempSync(join(dir, "out-"));
+    const out = mkdtempSync(join(lab.dir, "out-"));
     const mac = "02:00:00:00:a0:01";
     await apply(
       manifests(
@@ -84,10 +60,10 @@ actions:
     expect(typeof output[0]!.containerId).toBe("string");
     expect(typeof output[0]!.actionId).toBe("string");
     // Every container is removed.
-    for (const l of agent.logs.filter((x) => x.msg === "action finished")) expect((await docker.api("GET", `/containers/${l.containerId}/json`)).status).toBe(404);
+    for (const l of agent.logs.filter((x) => x.msg === "action finished")) expect((await lab.docker.api("GET", `/containers/${l.containerId}/json`)).status).toBe(404);
     expect(agent.logs.filter((l) => l.msg === "action status reported").map((l) => l.state)).toEqual(["RUNNING", "SUCCESS", "RUNNING", "SUCCESS"]);
     // The output was shipped to wispd, and flushed before each SUCCESS: readable at once.
-    const lines = await wisp.logs("ok");
+    const lines = await lab.wisp().logs("ok");
     expect(lines).toEqual(["hello[1] stdout | hello", "env-and-volume[1] stdout | dest=/dev/sda"]);
     expect(agent.logs.filter((l) => typeof l.msg === "string" && l.msg.startsWith("action log") && l.level === 40)).toEqual([]);
   }, 60_000);
@@ -111,12 +87,12 @@ actions:
     const wf = await workflow("slow");
     expect(wf.status.state).toBe("TIMEOUT");
     expect(wf.status.tasks[0]!.actions[0]!.message).toStartWith("timed out after 2s");
-    expect((await docker.api("GET", `/containers/${stopping.containerId}/json`)).status).toBe(404);
-    expect(await testContainers(docker)).toEqual([]);
+    expect((await lab.docker.api("GET", `/containers/${stopping.containerId}/json`)).status).toBe(404);
+    expect(await testContainers(lab.docker)).toEqual([]);
   }, 60_000);
 
   test("an action with retries runs again after each failure until it succeeds; each attempt is seen", async () => {
-    const out = mkdtempSync(join(dir, "retries-"));
+    const out = mkdtempSync(join(lab.dir, "retries-"));
     const mac = "02:00:00:00:a0:04";
     // Fails on its first two runs (a counter in the bind mount), succeeds on the third.
     await apply(
@@ -143,6 +119,6 @@ actions:
     const finals = agent.logs.filter((l) => l.msg === "action status reported" && l.state !== "RUNNING").map((l) => l.state);
     expect(finals).toEqual(["FAILED", "FAILED", "SUCCESS"]);
     // wispd kept each attempt's output apart.
-    expect(await wisp.logs("retried")).toEqual(["flaky[1] stdout | run 1", "flaky[2] stdout | run 2", "flaky[3] stdout | run 3"]);
+    expect(await lab.wisp().logs("retried")).toEqual(["flaky[1] stdout | run 1", "flaky[2] stdout | run 2", "flaky[3] stdout | run 3"]);
   }, 60_000);
 });

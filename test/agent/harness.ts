@@ -1,12 +1,16 @@
 /**
  * What the compiled-agent tests share: the agent built with `bun build --compile` into a temp
  * dir, started as the Hook starts it (a kernel command line file), its JSON log lines watched;
- * Tinkerbell manifests for one machine; the workflow read back through the CLI.
+ * the lab each test file runs against (wispd on PGlite, a private dockerd); Tinkerbell
+ * manifests for one machine; the workflow read back through the CLI.
  */
 import { expect } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readJsonLines, runWisp } from "../support/processes.ts";
+import { removeTestContainers, testDocker, type TestDocker } from "../support/docker.ts";
+import { pgliteDataDir } from "../support/pglite.ts";
+import { readJsonLines, runWisp, startWispd, wispdGrpcPort, type WispdHandle } from "../support/processes.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 /** Longest wait for an agent to log what a test waits for (a few short containers). */
@@ -150,3 +154,70 @@ export function cli(server: string, dataDir: string) {
 /** The agent's acknowledged report of `state` for workflow `name` (`agent-test/name`). */
 export const reported = (agent: AgentHandle, name: string, state: string, ms?: number) =>
   agent.waitFor((l) => l.msg === "action status reported" && l.workflowId === `${NS}/${name}` && l.state === state, `${state} for ${name}`, ms);
+
+/** What a compiled-agent test file runs against: the agent binary, a private dockerd, and wispd on PGlite with `--agent-auth token`. */
+export interface AgentLab {
+  /** A temp dir removed by `stop()` (the binary, kernel command lines, state files, bind mounts). */
+  dir: string;
+  docker: TestDocker;
+  dataDir: string;
+  /** The running wispd (another handle after `restartWispd()`). */
+  readonly wispd: WispdHandle;
+  /** The CLI against the running wispd. */
+  wisp(): ReturnType<typeof cli>;
+  /** Starts an agent for `mac` with more kernel arguments; `stop()` stops it. */
+  agent(mac: string, cmdline?: string[]): AgentHandle;
+  /** Starts wispd again on the same data dir and gRPC port (the agents' grpc_authority does not change). */
+  restartWispd(): Promise<void>;
+  /** Stops the agents and wispd, removes the test containers, the data and the temp dir. */
+  stop(): Promise<void>;
+}
+
+/** Compiles the agent, starts dockerd and wispd (its first start picks a free gRPC port); cleans up what it made when a step fails. */
+export async function startAgentLab(dirPrefix: string): Promise<AgentLab> {
+  const dir = mkdtempSync(join(tmpdir(), dirPrefix));
+  const agents: AgentHandle[] = [];
+  let docker: TestDocker | undefined;
+  let data: { dataDir: string; remove(): void } | undefined;
+  let wispd: WispdHandle | undefined;
+  const stop = async () => {
+    for (const a of agents) await a.stop();
+    if (docker) await removeTestContainers(docker);
+    if (wispd) await wispd.stop();
+    data?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    let binary: string;
+    [binary, docker, data] = await Promise.all([compileAgent(dir), testDocker(), pgliteDataDir()]);
+    const dataDir = data.dataDir;
+    const start = async (grpcPort: number) => {
+      wispd = await startWispd(["--data-dir", dataDir, "--tftp-port", "0", "--grpc-port", String(grpcPort), "--agent-auth", "token"]);
+      const port = await wispdGrpcPort(wispd);
+      await wispd.waitForLog("wispd ready");
+      return port;
+    };
+    const grpcPort = await start(0);
+    const token = readFileSync(join(dataDir, "agent-token"), "utf8").trim();
+    const base = { binary, dir, grpcAuthority: `127.0.0.1:${grpcPort}`, token, dockerSocket: docker.socket, privileged: docker.privileged };
+    return {
+      dir,
+      docker,
+      dataDir,
+      get wispd() {
+        return wispd!;
+      },
+      wisp: () => cli(wispd!.url, dataDir),
+      agent(mac, cmdline) {
+        const a = startAgent({ ...base, mac, cmdline });
+        agents.push(a);
+        return a;
+      },
+      restartWispd: async () => void (await start(grpcPort)),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -6,54 +6,32 @@
  * falls back to the image present locally.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { removeTestContainers, TEST_IMAGE, testDocker, type TestDocker } from "../support/docker.ts";
-import { pgliteDataDir } from "../support/pglite.ts";
-import { SETUP_TIMEOUT_MS, startWispd, wispdGrpcPort, type WispdHandle } from "../support/processes.ts";
+import { TEST_IMAGE, type TestDocker } from "../support/docker.ts";
+import { SETUP_TIMEOUT_MS } from "../support/processes.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
-import { cli, compileAgent, manifests, reported, startAgent, type AgentHandle, type AgentStart } from "./harness.ts";
+import { manifests, reported, startAgentLab, type AgentLab } from "./harness.ts";
 
 const USER = { username: "wisp", password: "pw-of-wisp" };
 
 describe("wisp-agent (compiled) with a private registry", () => {
+  let lab: AgentLab;
   let docker: TestDocker;
-  let data: { dataDir: string; remove(): void };
-  let dir: string;
-  let wispd: WispdHandle;
   let registry: TestRegistry;
-  let base: Omit<AgentStart, "mac" | "cmdline">;
-  let wisp: ReturnType<typeof cli>;
-  const agents: AgentHandle[] = [];
+  let wisp: ReturnType<AgentLab["wisp"]>;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "wisp-agent-registry-"));
-    let binary: string;
-    [binary, docker, data] = await Promise.all([compileAgent(dir), testDocker(), pgliteDataDir()]);
+    lab = await startAgentLab("wisp-agent-registry-");
+    docker = lab.docker;
+    wisp = lab.wisp();
     registry = await startRegistry({ auth: USER });
-    wispd = await startWispd(["--data-dir", data.dataDir, "--tftp-port", "0", "--grpc-port", "0", "--agent-auth", "token"]);
-    const grpcAuthority = `127.0.0.1:${await wispdGrpcPort(wispd)}`;
-    await wispd.waitForLog("wispd ready");
-    const token = readFileSync(join(data.dataDir, "agent-token"), "utf8").trim();
-    base = { binary, dir, grpcAuthority, token, dockerSocket: docker.socket, privileged: docker.privileged };
-    wisp = cli(wispd.url, data.dataDir);
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    for (const a of agents) await a.stop();
-    if (docker) await removeTestContainers(docker);
     await registry?.stop();
-    if (wispd) await wispd.stop();
-    data?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await lab?.stop();
   });
 
-  const agent = (mac: string, cmdline: string[]) => {
-    const a = startAgent({ ...base, mac, cmdline });
-    agents.push(a);
-    return a;
-  };
+  const agent = (mac: string, cmdline: string[]) => lab.agent(mac, cmdline);
   const present = async (image: string) => (await docker.api("GET", `/images/${encodeURIComponent(image)}/json`)).status === 200;
   const oneAction = (image: string, command: string) => `actions:\n  - name: from-registry\n    image: ${image}\n    timeout: 60\n    command: ${command}`;
 

@@ -6,13 +6,11 @@
  * the killed agent left running is removed before its action runs again.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { removeTestContainers, TEST_IMAGE, testDocker, type TestDocker } from "../support/docker.ts";
-import { pgliteDataDir } from "../support/pglite.ts";
-import { SETUP_TIMEOUT_MS, startWispd, wispdGrpcPort, type WispdHandle } from "../support/processes.ts";
-import { AGENT_WAIT_MS, cli, compileAgent, manifests, startAgent, type AgentHandle, type AgentStart, type Log } from "./harness.ts";
+import { TEST_IMAGE } from "../support/docker.ts";
+import { SETUP_TIMEOUT_MS, type WispdHandle } from "../support/processes.ts";
+import { AGENT_WAIT_MS, manifests, startAgentLab, type AgentHandle, type AgentLab, type Log } from "./harness.ts";
 
 /** Bound on waiting for a file an action writes. */
 const FILE_WAIT_MS = 20_000;
@@ -28,46 +26,18 @@ async function killWispd(wispd: WispdHandle): Promise<void> {
 }
 
 describe("kill and restart (compiled agent, wispd, Docker)", () => {
-  let docker: TestDocker;
-  let data: { dataDir: string; remove(): void };
-  let dir: string;
-  let wispd: WispdHandle;
-  let grpcPort: number;
-  let base: Omit<AgentStart, "mac">;
-  const agents: AgentHandle[] = [];
-
-  /** wispd on the same data dir and gRPC port every time (the agents' grpc_authority does not change). */
-  const startServer = async () => {
-    wispd = await startWispd(["--data-dir", data.dataDir, "--tftp-port", "0", "--grpc-port", String(grpcPort), "--agent-auth", "token"]);
-    await wispd.waitForLog("wispd ready");
-  };
+  let lab: AgentLab;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "wisp-agent-restart-"));
-    let binary: string;
-    [binary, docker, data] = await Promise.all([compileAgent(dir), testDocker(), pgliteDataDir()]);
-    // The first start picks a free port; later starts reuse it.
-    wispd = await startWispd(["--data-dir", data.dataDir, "--tftp-port", "0", "--grpc-port", "0", "--agent-auth", "token"]);
-    grpcPort = await wispdGrpcPort(wispd);
-    await wispd.waitForLog("wispd ready");
-    const token = readFileSync(join(data.dataDir, "agent-token"), "utf8").trim();
-    base = { binary, dir, grpcAuthority: `127.0.0.1:${grpcPort}`, token, dockerSocket: docker.socket, privileged: docker.privileged };
+    lab = await startAgentLab("wisp-agent-restart-");
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    for (const a of agents) await a.stop();
-    if (docker) await removeTestContainers(docker);
-    if (wispd) await wispd.stop();
-    data?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await lab?.stop();
   });
 
-  const agent = (mac: string) => {
-    const a = startAgent({ ...base, mac });
-    agents.push(a);
-    return a;
-  };
-  const wisp = () => cli(wispd.url, data.dataDir);
+  const agent = (mac: string) => lab.agent(mac);
+  const wisp = () => lab.wisp();
   /** Lines an action appended to its run file. */
   const runs = (out: string, action: string) => (existsSync(join(out, action)) ? readFileSync(join(out, action), "utf8").split("\n").filter(Boolean).length : 0);
   const waitForFile = async (path: string) => {
@@ -83,7 +53,7 @@ describe("kill and restart (compiled agent, wispd, Docker)", () => {
   const action = (name: string, body: string) => `  - name: ${name}\n    image: ${TEST_IMAGE}\n    timeout: 120\n    command: [/bin/sh, -c, 'echo run >> /out/${name}; ${body}']`;
 
   test("the agent killed mid-action: restarted, it removes the orphaned container, runs that action again and finishes; a success never runs twice", async () => {
-    const out = mkdtempSync(join(dir, "agent-kill-"));
+    const out = mkdtempSync(join(lab.dir, "agent-kill-"));
     const mac = "02:00:00:00:c0:01";
     // "second" blocks on its first run (until killed) and ends at once on the next.
     await wisp().apply(
@@ -94,7 +64,7 @@ describe("kill and restart (compiled agent, wispd, Docker)", () => {
     await waitForFile(join(out, "second"));
     expect(await first.kill()).toBe(137);
     // The container outlives its agent.
-    const inspect = await docker.api("GET", `/containers/${orphan.containerId}/json`);
+    const inspect = await lab.docker.api("GET", `/containers/${orphan.containerId}/json`);
     expect(((await inspect.json()) as { State: { Running: boolean } }).State.Running).toBe(true);
 
     const again = agent(mac);
@@ -105,13 +75,13 @@ describe("kill and restart (compiled agent, wispd, Docker)", () => {
     expect([runs(out, "first"), runs(out, "second"), runs(out, "third")]).toEqual([1, 2, 1]);
     expect(again.logs.filter((l) => l.msg === "action received").map((l) => l.action)).toEqual(["second", "third"]);
     expect(again.logs.find((l) => l.msg === "orphaned action container removed")).toMatchObject({ containerId: orphan.containerId });
-    expect((await docker.api("GET", `/containers/${orphan.containerId}/json`)).status).toBe(404);
-    const left = await docker.api("GET", `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`org.wisp.worker=${mac}`] }))}`);
+    expect((await lab.docker.api("GET", `/containers/${orphan.containerId}/json`)).status).toBe(404);
+    const left = await lab.docker.api("GET", `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`org.wisp.worker=${mac}`] }))}`);
     expect(await left.json()).toEqual([]);
   }, 90_000);
 
   test("wispd killed mid-workflow and restarted on the same data: the agent's reports get through, the workflow ends in SUCCESS, nothing runs twice", async () => {
-    const out = mkdtempSync(join(dir, "server-kill-"));
+    const out = mkdtempSync(join(lab.dir, "server-kill-"));
     const mac = "02:00:00:00:c0:02";
     // "two" waits until the test lets it end (the file /out/go), so wispd is surely down by then.
     await wisp().apply(
@@ -120,11 +90,11 @@ describe("kill and restart (compiled agent, wispd, Docker)", () => {
     const a = agent(mac);
     await a.waitFor(started("two"), "the start of action two");
     await waitForFile(join(out, "two"));
-    await killWispd(wispd);
+    await killWispd(lab.wispd);
     // Let "two" end while wispd is away: its SUCCESS report is refused by the network and retried.
     await Bun.write(join(out, "go"), "");
     await a.waitFor((l) => l.msg === "action report failed, retrying" && l.state === "SUCCESS", "a retried SUCCESS report", AGENT_WAIT_MS);
-    await startServer();
+    await lab.restartWispd();
     await a.waitFor(() => successes(a, "serverkill") === 3, "SUCCESS of one, two and three", 60_000);
     const wf = await wisp().workflow("serverkill");
     expect(wf.status.state).toBe("SUCCESS");
