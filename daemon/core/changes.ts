@@ -6,19 +6,13 @@
  */
 import type { Store, StoreLogger } from "../store/open.ts";
 import { HARDWARE_CHANNEL } from "./hardware-index.ts";
+import type { EventInput } from "./workflows.ts";
 
 /** What happened to the object. */
 export type ChangeOp = "created" | "configured" | "deleted" | "state" | "lines";
 
-/** One recorded state change carried by a workflow change (as in the workflow's events). */
-export interface ChangeEvent {
-  type: string;
-  from?: string | null;
-  to?: string | null;
-  actionId?: string;
-  actionName?: string;
-  message?: string;
-}
+/** One recorded state change carried by a workflow change: what the transaction recorded in the workflow's events. */
+export type ChangeEvent = EventInput;
 
 /** A committed change of one object. `ActionLogs`: new output lines of a workflow's action. */
 export interface Change {
