@@ -168,10 +168,12 @@ async function buildInto(entry: string, c: BuildContext): Promise<void> {
     const initramfs = join(tmp, INITRAMFS_NAME);
     const t0 = performance.now();
     // xz: the kernel's decoder takes only CRC32 checks (Documentation/staging/xz.rst).
-    const argv = c.compression === "zstd" ? ["zstd", "-q", "-f", "-T0", `-${c.level}`, cpioPath, "-o", initramfs] : ["xz", "-z", "-k", "-f", "-T0", "--check=crc32", `-${c.level}`, "-c", cpioPath];
-    if (c.compression === "zstd") await run(argv);
-    else writeFileSync(initramfs, Buffer.from(await new Response(Bun.spawn(argv, { stdout: "pipe" }).stdout).arrayBuffer()));
-    rmSync(cpioPath);
+    if (c.compression === "zstd") await run(["zstd", "-q", "-f", "-T0", `-${c.level}`, cpioPath, "-o", initramfs]);
+    else {
+      await run(["xz", "-z", "-f", "-T0", "--check=crc32", `-${c.level}`, cpioPath]);
+      renameSync(`${cpioPath}.xz`, initramfs);
+    }
+    rmSync(cpioPath, { force: true });
     c.say(`compressed to ${mb(statSync(initramfs).size)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const kernel = join(tmp, KERNEL_NAME);
     copyFileSync(c.inputs.kernelImage, kernel);
