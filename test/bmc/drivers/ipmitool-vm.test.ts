@@ -7,18 +7,14 @@ import { expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ipmitoolDriver } from "../../../daemon/bmc/ipmitool.ts";
-import type { BmcError } from "../../../daemon/bmc/types.ts";
-import type { Result } from "../../../daemon/lib/result.ts";
 import { startIpmiSim } from "../../support/ipmi-sim.ts";
+import { driverResults } from "./results.ts";
 
 const PASSWORD = "Vm-s3cret-pw";
 /** SeaBIOS under TCG on a loaded 2-core machine: seconds normally, generous here. */
 const BIOS_TIMEOUT_MS = 90_000;
 
-function okValue<T>(r: Result<T, BmcError>): T {
-  if (!r.ok) throw new Error(`expected ok, got ${r.error.code}: ${r.error.message}`);
-  return r.value;
-}
+const { okValue } = driverResults();
 
 /** Waits until the serial log of the qemu with `pid` shows SeaBIOS. */
 async function waitForBios(dir: string, pid: number): Promise<void> {

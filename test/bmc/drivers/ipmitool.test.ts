@@ -2,10 +2,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { ipmitoolDriver } from "../../../daemon/bmc/ipmitool.ts";
-import type { BmcError, BmcTarget } from "../../../daemon/bmc/types.ts";
-import type { Result } from "../../../daemon/lib/result.ts";
+import type { BmcTarget } from "../../../daemon/bmc/types.ts";
 import { startIpmiSim, type IpmiSim } from "../../support/ipmi-sim.ts";
 import { SETUP_TIMEOUT_MS } from "../../support/processes.ts";
+import { driverResults } from "./results.ts";
 
 // ipmi_sim takes passwords of at most 19 bytes (test/support/ipmi-sim.ts).
 const PASSWORD = "Ipmi-s3cret-pw";
@@ -14,7 +14,8 @@ const HAVE_TOOLS = existsSync("/usr/bin/ipmitool") && existsSync("/usr/bin/ipmi_
 const SETTLE_MS = 15_000;
 
 let sim: IpmiSim;
-const seen: BmcError[] = [];
+/** Every error any test saw: none may carry the password. */
+const { okValue, errorOf, expectNoneCarries } = driverResults();
 
 const targetFor = (s: { host: string; port: number; username: string }, extra: Partial<BmcTarget> = {}): BmcTarget => ({
   host: s.host,
@@ -24,20 +25,6 @@ const targetFor = (s: { host: string; port: number; username: string }, extra: P
   timeoutMs: 20_000,
   ...extra,
 });
-
-function okValue<T>(r: Result<T, BmcError>): T {
-  if (!r.ok) {
-    seen.push(r.error);
-    throw new Error(`expected ok, got ${r.error.code}: ${r.error.message}`);
-  }
-  return r.value;
-}
-
-function errorOf<T>(r: Result<T, BmcError>): BmcError {
-  if (r.ok) throw new Error(`expected an error, got ${JSON.stringify(r.value)}`);
-  seen.push(r.error);
-  return r.error;
-}
 
 /** Command lines of running ipmitool processes that talk to `port`, with their environments. */
 function ipmitoolProcesses(port: number): { argv: string; env: string }[] {
@@ -70,7 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sim?.stop();
-  for (const e of seen) expect(JSON.stringify(e)).not.toContain(PASSWORD);
+  expectNoneCarries(PASSWORD);
 }, SETUP_TIMEOUT_MS);
 
 describe("ipmitool driver against ipmi_sim", () => {

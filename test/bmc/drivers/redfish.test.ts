@@ -1,15 +1,15 @@
 /** The Redfish driver against the local Redfish emulator (HTTPS, self-signed, session and basic auth). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chooseResetType, redfishDriver } from "../../../daemon/bmc/redfish.ts";
-import type { BmcError, BmcTarget } from "../../../daemon/bmc/types.ts";
-import type { Result } from "../../../daemon/lib/result.ts";
+import type { BmcTarget } from "../../../daemon/bmc/types.ts";
 import { startRedfishEmulator, type RedfishEmulator } from "../../support/redfish-emulator.ts";
 import { SETUP_TIMEOUT_MS } from "../../support/processes.ts";
+import { driverResults } from "./results.ts";
 
 const PASSWORD = "S3cret-redfish-pw";
 let bmc: RedfishEmulator;
 /** Every error any test saw: none may carry the password. */
-const seen: BmcError[] = [];
+const { okValue, errorOf, expectNoneCarries } = driverResults();
 
 function targetFor(e: RedfishEmulator, extra: Partial<BmcTarget> = {}, basic = false): BmcTarget {
   return {
@@ -21,20 +21,6 @@ function targetFor(e: RedfishEmulator, extra: Partial<BmcTarget> = {}, basic = f
     insecureTls: true,
     ...extra,
   };
-}
-
-function okValue<T>(r: Result<T, BmcError>): T {
-  if (!r.ok) {
-    seen.push(r.error);
-    throw new Error(`expected ok, got ${r.error.code}: ${r.error.message}`);
-  }
-  return r.value;
-}
-
-function errorOf<T>(r: Result<T, BmcError>): BmcError {
-  if (r.ok) throw new Error(`expected an error, got ${JSON.stringify(r.value)}`);
-  seen.push(r.error);
-  return r.error;
 }
 
 /** A loopback TCP port nothing listens on (bound, then released). */
@@ -51,7 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bmc?.stop();
-  for (const e of seen) expect(JSON.stringify(e)).not.toContain(PASSWORD);
+  expectNoneCarries(PASSWORD);
 }, SETUP_TIMEOUT_MS);
 
 describe("redfish driver against the emulator", () => {
