@@ -2,6 +2,7 @@
  * Real processes for end-to-end tests: `wispd` started through its npm bin shim, and the `wisp`
  * CLI run as a user would run it. Everything started here is stopped by the returned handles.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -126,4 +127,13 @@ export const SETUP_TIMEOUT_MS = 60_000;
 /** The workflow service's port of a wispd started with `--grpc-port 0` (its `grpc listening` line). */
 export async function wispdGrpcPort(wispd: WispdHandle): Promise<number> {
   return (await wispd.waitForLog("grpc listening")).port as number;
+}
+
+/** Whether `pid` is a live process (a zombie waiting for its reaper is not). */
+export function processRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 }

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ipmitoolDriver } from "../../../daemon/bmc/ipmitool.ts";
 import { startIpmiSim } from "../../support/ipmi-sim.ts";
+import { processRunning } from "../../support/processes.ts";
 import { driverResults } from "./results.ts";
 
 const PASSWORD = "Vm-s3cret-pw";
@@ -25,15 +26,6 @@ async function waitForBios(dir: string, pid: number): Promise<void> {
     await Bun.sleep(200);
   }
   throw new Error(`no SeaBIOS banner in ${file} within ${BIOS_TIMEOUT_MS} ms`);
-}
-
-/** Whether `pid` is a live process (a zombie waiting for its reaper is not). */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
 }
 
 const pidIn = (dir: string) => Number(readFileSync(join(dir, "cmd.pid"), "utf8").trim());
@@ -55,12 +47,12 @@ test("power on boots a qemu VM, reset restarts it, off stops it", async () => {
   okValue(await drv.power("reset"));
   const second = pidIn(sim.dir);
   expect(second).not.toBe(first);
-  expect(running(first)).toBe(false);
+  expect(processRunning(first)).toBe(false);
   await waitForBios(sim.dir, second);
 
   okValue(await drv.power("off"));
   await sim.waitFor((s) => s.power === "off", 15_000);
   expect(okValue(await drv.powerState())).toBe("off");
-  expect(running(second)).toBe(false);
+  expect(processRunning(second)).toBe(false);
   expect(sim.state().events).toEqual(["power 1", "reset 1", "power 0"]);
 }, 240_000);

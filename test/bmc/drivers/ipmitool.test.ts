@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { ipmitoolDriver } from "../../../daemon/bmc/ipmitool.ts";
 import type { BmcTarget } from "../../../daemon/bmc/types.ts";
 import { startIpmiSim, type IpmiSim } from "../../support/ipmi-sim.ts";
-import { SETUP_TIMEOUT_MS } from "../../support/processes.ts";
+import { processRunning, SETUP_TIMEOUT_MS } from "../../support/processes.ts";
 import { driverResults } from "./results.ts";
 
 // ipmi_sim takes passwords of at most 19 bytes (test/support/ipmi-sim.ts).
@@ -38,15 +38,6 @@ function ipmitoolProcesses(port: number): { argv: string; env: string }[] {
     }
   }
   return found;
-}
-
-/** Whether `pid` is a live process (a zombie waiting for its reaper is not). */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(async () => {
@@ -180,6 +171,6 @@ describe("ipmitool driver against ipmi_sim", () => {
     okValue(await drv.power("off"));
     await vm.waitFor((s) => s.power === "off", SETTLE_MS);
     expect(okValue(await drv.powerState())).toBe("off");
-    expect(running(pid)).toBe(false);
+    expect(processRunning(pid)).toBe(false);
   });
 });
