@@ -14,7 +14,7 @@ import { startWispdIn, type NsWispd } from "../dhcp/netns-wispd.ts";
 import { shellQuote, whenProcessGone } from "../support/cleanup.ts";
 import { createNetLab, IS_ROOT, requireTools, type NetLab, type Netns } from "../support/netns.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
-import { SETUP_TIMEOUT_MS } from "../support/processes.ts";
+import { readJsonLines, SETUP_TIMEOUT_MS } from "../support/processes.ts";
 
 const RECEIVER = join(import.meta.dir, "notify-receiver.py");
 /** Bound on every wait for a datagram (wispd start-up under load included). */
@@ -33,17 +33,10 @@ function lines(stdout: ReadableStream<Uint8Array>) {
   let ended = false;
   const wake = new Set<() => void>();
   void (async () => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of stdout) {
-      buf += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        seen.push(JSON.parse(buf.slice(0, nl)) as Datagram);
-        buf = buf.slice(nl + 1);
-      }
+    await readJsonLines(stdout, (rec) => {
+      seen.push(rec as Datagram);
       for (const w of wake) w();
-    }
+    });
     ended = true;
     for (const w of wake) w();
   })();
