@@ -92,6 +92,8 @@ export async function build(opts: BuildOptions): Promise<HookBuild> {
   const cacheDir = resolve(opts.cacheDir ?? DEFAULT_CACHE_DIR);
   const outDir = resolve(opts.outDir);
 
+  const compressor = compression === "zstd" ? { tool: "zstd", pkg: "zstd" } : { tool: "xz", pkg: "xz-utils" };
+  if (Bun.which(compressor.tool) === null) throw new Error(`${compressor.tool} not found: apt-get install ${compressor.pkg}`);
   const agentPath = opts.agentBinary ?? AGENT_BINARY;
   if (opts.agentBinary === undefined) await ensureAgent(say);
   // Read once: the hash and the archive see the same bytes even if the file is rebuilt meanwhile.
