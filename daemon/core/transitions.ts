@@ -113,29 +113,25 @@ export async function actionFailed(
 }
 
 /** The global timeout passed: the current action and the workflow end in TIMEOUT. */
-export async function workflowTimedOut(ctx: CoreContext, wf: WorkflowRow, current: ActionRow | undefined): Promise<EventInput[]> {
-  const now = ctx.now();
-  const message = `global timeout of ${wf.globalTimeout}s exceeded`;
-  const events: EventInput[] = [];
-  if (current && (current.state === "RUNNING" || current.state === "PENDING")) {
-    events.push(actionEvent(current, current.state, "TIMEOUT", message));
-    await patchAction(ctx, current, { state: "TIMEOUT", finishedAt: now, message });
-  }
-  events.push(workflowEvent(wf.state, "TIMEOUT", message));
-  await patchWorkflow(ctx, wf, { state: "TIMEOUT", finishedAt: now });
-  return events;
+export function workflowTimedOut(ctx: CoreContext, wf: WorkflowRow, current: ActionRow | undefined): Promise<EventInput[]> {
+  return workflowEnded(ctx, wf, current, "TIMEOUT", `global timeout of ${wf.globalTimeout}s exceeded`);
 }
 
 /** An operator cancelled the workflow: its current action (when unfinished) and the workflow end FAILED. */
-export async function workflowCancelled(ctx: CoreContext, wf: WorkflowRow, current: ActionRow | undefined, message: string): Promise<EventInput[]> {
+export function workflowCancelled(ctx: CoreContext, wf: WorkflowRow, current: ActionRow | undefined, message: string): Promise<EventInput[]> {
+  return workflowEnded(ctx, wf, current, "FAILED", message);
+}
+
+/** The current action (when unfinished) and the workflow end in `state`, both with `message`. */
+async function workflowEnded(ctx: CoreContext, wf: WorkflowRow, current: ActionRow | undefined, state: "TIMEOUT" | "FAILED", message: string): Promise<EventInput[]> {
   const now = ctx.now();
   const events: EventInput[] = [];
   if (current && (current.state === "RUNNING" || current.state === "PENDING")) {
-    events.push(actionEvent(current, current.state, "FAILED", message));
-    await patchAction(ctx, current, { state: "FAILED", finishedAt: now, message });
+    events.push(actionEvent(current, current.state, state, message));
+    await patchAction(ctx, current, { state, finishedAt: now, message });
   }
-  events.push(workflowEvent(wf.state, "FAILED", message));
-  await patchWorkflow(ctx, wf, { state: "FAILED", finishedAt: now });
+  events.push(workflowEvent(wf.state, state, message));
+  await patchWorkflow(ctx, wf, { state, finishedAt: now });
   return events;
 }
 
