@@ -1,6 +1,6 @@
 /** What a page is to the shell: built into `main`, told of feed changes, disposed when left. */
 import { ApiError } from "./api.ts";
-import { h } from "./dom.ts";
+import { h, replace } from "./dom.ts";
 import type { FeedEntry } from "./types.ts";
 
 /** A page as the shell drives it. */
@@ -69,4 +69,13 @@ export function link(hash: string, ...text: (string | HTMLElement)[]): HTMLAncho
 export function splitKey(key: string): [string, string] {
   const i = key.indexOf("/");
   return [key.slice(0, i), key.slice(i + 1)];
+}
+
+/** Fills `main` as a list page: heading `title`, a live status line, a table with `columns`; returns the table body to fill and the status line. */
+export function listPage(main: HTMLElement, title: string, columns: string[]): { body: HTMLTableSectionElement; status: HTMLDivElement } {
+  const body = h("tbody");
+  const status = h("div", { "aria-live": "polite" });
+  const head = h("thead", null, h("tr", null, ...columns.map((c) => h("th", { scope: "col" }, c))));
+  replace(main, h("h1", null, title), status, h("table", { class: "list", "aria-label": title }, head, body));
+  return { body, status };
 }

@@ -2,7 +2,7 @@
 import { api, ApiError, objectPath } from "../api.ts";
 import { h, replace } from "../dom.ts";
 import { badge, time } from "../format.ts";
-import { alertBox, coalesce, keyOf, link, splitKey, type PageFactory } from "../page.ts";
+import { alertBox, coalesce, keyOf, link, listPage, splitKey, type PageFactory } from "../page.ts";
 import type { Hardware, Machine, Workflow } from "../types.ts";
 import { workflowHash } from "./workflows.ts";
 
@@ -25,19 +25,7 @@ export const machinesPage: PageFactory = (main) => {
   const workflows = new Map<string, Workflow>();
   /** BMC Machines by key; undefined when this wispd has no Machine API. */
   let machines: Map<string, Machine> | undefined;
-  const body = h("tbody");
-  const status = h("div", { "aria-live": "polite" });
-  replace(
-    main,
-    h("h1", null, "Machines"),
-    status,
-    h(
-      "table",
-      { class: "list", "aria-label": "Machines" },
-      h("thead", null, h("tr", null, ...["Name", "Namespace", "MAC", "IP", "Hostname", "Netboot (allowPXE)", "Power", "Workflow", "Logs"].map((c) => h("th", { scope: "col" }, c)))),
-      body,
-    ),
-  );
+  const { body, status } = listPage(main, "Machines", ["Name", "Namespace", "MAC", "IP", "Hostname", "Netboot (allowPXE)", "Power", "Workflow", "Logs"]);
 
   const toggle = async (hw: Hardware, allow: boolean) => {
     const { namespace, name, labels, annotations } = hw.metadata;

@@ -2,7 +2,7 @@
 import { api, objectPath } from "../api.ts";
 import { h, replace } from "../dom.ts";
 import { badge, time } from "../format.ts";
-import { alertBox, coalesce, keyOf, link, type PageFactory } from "../page.ts";
+import { alertBox, coalesce, keyOf, link, listPage, type PageFactory } from "../page.ts";
 import type { Template, Workflow } from "../types.ts";
 import { workflowHash } from "./workflows.ts";
 
@@ -11,19 +11,7 @@ export const templateHash = (namespace: string, name: string) => `#/templates/${
 
 /** The templates list. */
 export const templatesPage: PageFactory = (main) => {
-  const body = h("tbody");
-  const status = h("div", { "aria-live": "polite" });
-  replace(
-    main,
-    h("h1", null, "Templates"),
-    status,
-    h(
-      "table",
-      { class: "list", "aria-label": "Templates" },
-      h("thead", null, h("tr", null, ...["Name", "Namespace", "Created", "Workflows"].map((c) => h("th", { scope: "col" }, c)))),
-      body,
-    ),
-  );
+  const { body, status } = listPage(main, "Templates", ["Name", "Namespace", "Created", "Workflows"]);
   const load = async () => {
     try {
       const [templates, workflows] = await Promise.all([api<Template[]>("/templates"), api<Workflow[]>("/workflows")]);

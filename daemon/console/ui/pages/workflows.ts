@@ -2,7 +2,7 @@
 import { api, objectPath } from "../api.ts";
 import { h, replace } from "../dom.ts";
 import { badge, duration, progressBar, time } from "../format.ts";
-import { alertBox, coalesce, keyOf, link, splitKey, type PageFactory } from "../page.ts";
+import { alertBox, coalesce, keyOf, link, listPage, splitKey, type PageFactory } from "../page.ts";
 import type { Workflow } from "../types.ts";
 
 /** The hash of a workflow's page. */
@@ -34,19 +34,7 @@ function row(wf: Workflow): HTMLTableRowElement {
 /** The workflows list with live progress bars. */
 export const workflowsPage: PageFactory = (main) => {
   const byKey = new Map<string, Workflow>();
-  const body = h("tbody");
-  const status = h("div", { "aria-live": "polite" });
-  replace(
-    main,
-    h("h1", null, "Workflows"),
-    status,
-    h(
-      "table",
-      { class: "list", "aria-label": "Workflows" },
-      h("thead", null, h("tr", null, ...["Name", "Namespace", "Hardware", "State", "Progress", "Current action", "Started", "Elapsed"].map((c) => h("th", { scope: "col" }, c)))),
-      body,
-    ),
-  );
+  const { body, status } = listPage(main, "Workflows", ["Name", "Namespace", "Hardware", "State", "Progress", "Current action", "Started", "Elapsed"]);
   const draw = () => {
     const rows = [...byKey.values()].sort((a, b) => keyOf(a.metadata.namespace, a.metadata.name).localeCompare(keyOf(b.metadata.namespace, b.metadata.name)));
     replace(body, rows.length ? rows.map(row) : h("tr", null, h("td", { colspan: 8, class: "empty" }, "No workflows yet. Apply some manifests.")));
