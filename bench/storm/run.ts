@@ -104,23 +104,32 @@ export function udpDrops(ns: string): { total: number; byPort: Record<string, nu
 }
 
 /**
- * Seconds the process's threads ran and spent runnable but waiting for a CPU (/proc/<pid>/task/
- * <tid>/schedstat): on a shared machine the wait says how much other load kept the server off
- * its core, which CPU time alone cannot show.
+ * Seconds each thread of the process ran and spent runnable but waiting for a CPU, by thread id
+ * (/proc/<pid>/task/<tid>/schedstat): on a shared machine the wait says how much other load kept
+ * the server off its core, which CPU time alone cannot show.
  */
-export function schedSeconds(pid: number): { run: number; wait: number } {
-  let run = 0;
-  let wait = 0;
+export function schedByThread(pid: number): Map<string, { run: number; wait: number }> {
+  const out = new Map<string, { run: number; wait: number }>();
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const [r, w] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
-      run += (r ?? 0) / 1e9;
-      wait += (w ?? 0) / 1e9;
+      try {
+        const [r, w] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
+        out.set(`${pid}/${tid}`, { run: (r ?? 0) / 1e9, wait: (w ?? 0) / 1e9 });
+      } catch {
+        // the thread ended while we looked
+      }
     }
   } catch {
     // exited while we looked
   }
-  return { run, wait };
+  return out;
+}
+
+/** Wait seconds between two readings, over the threads alive at the second (a thread that ended would make a sum negative). */
+export function waitBetween(before: Map<string, { wait: number }>, after: Map<string, { wait: number }>): number {
+  let wait = 0;
+  for (const [tid, a] of after) wait += a.wait - (before.get(tid)?.wait ?? 0);
+  return wait;
 }
 
 const dropDelta = (a: ReturnType<typeof udpDrops>, b: ReturnType<typeof udpDrops>) => ({
@@ -136,8 +145,8 @@ async function runClient(dir: string, name: string, namespaces: { generator: str
   writeFileSync(file, JSON.stringify(config));
   const argv = ["ip", "netns", "exec", generatorNs, "taskset", "-c", String(CLIENT_CPU), process.execPath, join(import.meta.dir, "client.ts"), file];
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
-  const sched = () => serverPids.map(schedSeconds).reduce((a, x) => ({ run: a.run + x.run, wait: a.wait + x.wait }), { run: 0, wait: 0 });
-  let sched0 = { run: 0, wait: 0 };
+  const sched = () => new Map(serverPids.flatMap((p) => [...schedByThread(p)]));
+  let sched0 = new Map<string, { run: number; wait: number }>();
   let serverTicks0 = 0;
   let clientTicks0 = 0;
   let t0 = 0;
@@ -162,7 +171,7 @@ async function runClient(dir: string, name: string, namespaces: { generator: str
       } else if (line === "storm end") {
         const hz = clockTicks();
         const s1 = sched();
-        out = { serverCpuSeconds: (ticks() - serverTicks0) / hz, clientCpuSeconds: (treeTicks(proc.pid!) - clientTicks0) / hz, stormSeconds: (performance.now() - t0) / 1000, serverWaitSeconds: s1.wait - sched0.wait };
+        out = { serverCpuSeconds: (ticks() - serverTicks0) / hz, clientCpuSeconds: (treeTicks(proc.pid!) - clientTicks0) / hz, stormSeconds: (performance.now() - t0) / 1000, serverWaitSeconds: waitBetween(sched0, s1) };
       } else if (line.startsWith("{")) {
         result = JSON.parse(line) as ClientResult;
       }

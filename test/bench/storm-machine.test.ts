@@ -12,7 +12,7 @@ import { arrivalMs } from "../../bench/storm/client.ts";
 import { bootMachine, HTTP_RETRY_DELAY_MS, IPXE_BACKOFF_MS, PXE_BACKOFF_MS, scriptUrls, STAGES, STATIC_STAGES, withBackoff, type BootPlan, type DhcpAnswer, type MachineIo, type MachineSpec } from "../../bench/storm/machine.ts";
 import { clientMessage, readAnswer, xidFor } from "../../bench/storm/relay.ts";
 import { completionCurve, failureSummary, percentile, stageSummaries, stormFigures, transferBound } from "../../bench/storm/report.ts";
-import { parseArrival, parseSize } from "../../bench/storm/run.ts";
+import { parseArrival, parseSize, waitBetween } from "../../bench/storm/run.ts";
 import { lineChart, niceMax } from "../../bench/support/svg.ts";
 import { dhcpRows } from "../../bench/summary.ts";
 
@@ -246,6 +246,12 @@ describe("storm report", () => {
   test("arrival offsets: burst at 0, spread evenly over the window", () => {
     expect(arrivalMs(999, 1000, 0)).toBe(0);
     expect([0, 1, 2, 3].map((i) => arrivalMs(i, 4, 30_000))).toEqual([0, 7_500, 15_000, 22_500]);
+  });
+
+  test("CPU wait is summed over the threads alive at the end: one that ended does not subtract", () => {
+    const before = new Map([["1/1", { wait: 10 }], ["1/2", { wait: 50 }]]);
+    const after = new Map([["1/1", { wait: 12.5 }], ["1/3", { wait: 1 }]]);
+    expect(waitBetween(before, after)).toBe(3.5);
   });
 
   test("sizes and arrival patterns from the command line; bad ones are named", () => {
