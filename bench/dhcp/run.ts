@@ -34,6 +34,9 @@ const PROBE_RATE = 100;
 const PROBE_SECONDS = 1;
 const READY_TIMEOUT_MS = 60_000;
 
+/** perfdhcp's receive buffer: the 4 MiB wispd asks for (daemon/dhcp/server.ts RECEIVE_BUFFER_BYTES). */
+const DEFAULTS_GENERATOR_RCVBUF = 4 * 1024 * 1024;
+
 const HELP = `usage: npx bun bench/dhcp/run.ts [options]      (as root: it creates network namespaces)
 
 perfdhcp against wispd, Kea and dnsmasq serving the same reservations; writes
@@ -55,6 +58,8 @@ ${DEFAULT_JSON.replace(ROOT + "/", "")} and ${DEFAULT_MD.replace(ROOT + "/", "")
   --quick              smoke check: ${QUICK.hosts} hosts, ${QUICK.period} s steps, rates ${QUICK.startRate}-${QUICK.maxRate}; prints only
   --out-json FILE      write the JSON record here (default ${DEFAULT_JSON.replace(ROOT + "/", "")}; with --quick: none)
   --out-md FILE        write the Markdown report here (default ${DEFAULT_MD.replace(ROOT + "/", "")}; with --quick: none)
+  --generator-rcvbuf N receive buffer of perfdhcp's socket in bytes (default ${DEFAULTS_GENERATOR_RCVBUF}, as wispd's own; 0:
+                       the kernel default), set by an LD_PRELOAD shim built with cc (bench/dhcp/rcvbuf-shim.c)
   --keep               keep the scratch directory (configs, logs, perfdhcp output)
   -h, --help           this text
 
@@ -62,6 +67,7 @@ Debian packages: ${[...new Set(Object.values(PROGRAM_PACKAGES))].join(" ")}`;
 
 interface Options {
   servers: ServerName[];
+  generatorRcvbuf: number;
   baselineRoot?: string;
   hosts: number;
   period: number;
@@ -86,6 +92,7 @@ function parseOptions(argv: string[]): Options | undefined {
     options: {
       servers: { type: "string" },
       "baseline-root": { type: "string" },
+      "generator-rcvbuf": { type: "string" },
       hosts: { type: "string" },
       period: { type: "string" },
       "start-rate": { type: "string" },
@@ -126,6 +133,7 @@ function parseOptions(argv: string[]): Options | undefined {
   const o: Options = {
     servers: servers as ServerName[],
     baselineRoot,
+    generatorRcvbuf: int("generator-rcvbuf", values["generator-rcvbuf"], DEFAULTS_GENERATOR_RCVBUF, 0),
     hosts: int("hosts", values.hosts, base.hosts, 1),
     period: int("period", values.period, base.period, 1),
     startRate: int("start-rate", values["start-rate"], base.startRate, 1),
@@ -182,11 +190,24 @@ interface StepContext {
   ticksPerSecond: number;
   /** perfdhcp processes alive right now, so a signal can end them. */
   live: Set<ReturnType<typeof Bun.spawn>>;
+  /** Environment that gives perfdhcp's socket its receive buffer (the shim), or none. */
+  generatorEnv: Record<string, string>;
+}
+
+/**
+ * Builds the receive-buffer shim into `dir`; the environment that loads it, or the reason it
+ * could not be built (perfdhcp then keeps the kernel default).
+ */
+export function buildRcvbufShim(dir: string, bytes: number): { env: Record<string, string> } | { error: string } {
+  const lib = join(dir, "rcvbuf-shim.so");
+  const r = Bun.spawnSync(["cc", "-shared", "-fPIC", "-O2", "-o", lib, join(import.meta.dir, "rcvbuf-shim.c"), "-ldl"], { stderr: "pipe", stdout: "pipe" });
+  if (!r.success) return { error: `cc failed: ${r.stderr.toString().trim().split("\n").slice(-1)[0] ?? `exit ${r.exitCode}`}` };
+  return { env: { LD_PRELOAD: lib, WISP_BENCH_RCVBUF: String(bytes) } };
 }
 
 async function runPerfdhcp(ctx: StepContext, rate: number, seconds: number, timestamps: boolean): Promise<{ text: string; cpuSeconds: number }> {
   const argv = perfdhcpArgv({ server: ctx.link.serverIp, relayIp: ctx.link.relayIp, macFile: ctx.macFile, rate, periodSeconds: seconds, exitWaitUs: EXIT_WAIT_US, timestamps });
-  const proc = Bun.spawn(inNamespace(ctx.generatorNs, ctx.generatorCpu, argv), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const proc = Bun.spawn(inNamespace(ctx.generatorNs, ctx.generatorCpu, argv), { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...ctx.generatorEnv } });
   ctx.live.add(proc);
   try {
     const [text, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
@@ -274,6 +295,7 @@ interface Shared {
   ticks: number;
   live: Set<ReturnType<typeof Bun.spawn>>;
   notes: string[];
+  generatorEnv: Record<string, string>;
 }
 
 /** A server started, answering, warmed up and measured idle; ready for its ramp. */
@@ -316,6 +338,7 @@ async function prepareServer(name: ServerName, o: Options, shared: Shared, clean
       generatorCpu: o.generatorCpu,
       ticksPerSecond: shared.ticks,
       live: shared.live,
+      generatorEnv: shared.generatorEnv,
     };
     result.readySeconds = await waitAnswering(ctx);
     log(`${name} ${server.version}: pid ${server.pid}, loaded in ${server.setupSeconds.toFixed(1)} s, answering after ${result.readySeconds.toFixed(1)} s more`);
@@ -402,7 +425,19 @@ async function main(argv: string[], cleanup: Cleanup, live: Set<ReturnType<typeo
   // All servers run side by side (each in its namespace, all pinned to the server CPU, idle
   // when it is not their turn) and their ramps alternate step by step, so other load on the
   // machine falls on all of them alike rather than on whichever ran at a bad moment.
-  const shared: Shared = { topology, dir, macFile, hosts, ticks: clockTicks(), live, notes };
+  let generatorEnv: Record<string, string> = {};
+  if (o.generatorRcvbuf > 0) {
+    const shim = buildRcvbufShim(dir, o.generatorRcvbuf);
+    if ("env" in shim) {
+      generatorEnv = shim.env;
+      notes.push(`perfdhcp's UDP receive buffer: ${o.generatorRcvbuf} bytes (SO_RCVBUFFORCE by bench/dhcp/rcvbuf-shim.c through LD_PRELOAD), as wispd's own`);
+    } else {
+      notes.push(`perfdhcp's UDP receive buffer left at the kernel default: the shim was not built (${shim.error})`);
+    }
+  } else {
+    notes.push("perfdhcp's UDP receive buffer left at the kernel default (--generator-rcvbuf 0)");
+  }
+  const shared: Shared = { topology, dir, macFile, hosts, ticks: clockTicks(), live, notes, generatorEnv };
   const prepared: { result: ServerResult; ctx?: StepContext }[] = [];
   for (const name of o.servers) prepared.push(await prepareServer(name, o, shared, cleanup));
   const turns = new Turns();
