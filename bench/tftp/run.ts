@@ -311,7 +311,9 @@ function beforeAfter(r: RunRecord): string {
   return `## Before and after: lockstep single streams (same run)
 
 wispd before this change (\`--baseline\`: ${r.baselineCommit}) and after it, each stream measured right after the
-other and tftpd-hpa (blksize ${r.settings.blksize}, no windowsize).
+other and tftpd-hpa (blksize ${r.settings.blksize}, no windowsize). On a machine shared with other work these
+figures move a lot from run to run (CPU per block by a third or more, from 10 ms ticks and from
+the load): read a before/after difference smaller than that as noise, and repeat the run.
 
 | client | file | before MB/s | after MB/s | tftpd-hpa MB/s | after / tftpd-hpa | before CPU µs / block | after CPU µs / block |
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
