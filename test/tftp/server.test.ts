@@ -161,14 +161,35 @@ describe("tftp server: RFC 1123 duplicate ACKs and retransmission", () => {
     expect(decodeTftp((await peer.next())!.data)).toMatchObject({ ok: true, value: { op: DATA, block: 1 } });
   });
 
-  test("over the transfer limit a request gets ERROR 0 'server busy'", async () => {
+  test("over the transfer limit a request is dropped unanswered, and served when retransmitted after a slot frees", async () => {
     await using h = await startHarness({ "f.bin": 2000 }, { maxTransfers: 1 });
     using a = await rawPeer();
     using b = await rawPeer();
-    a.send(packet({ op: 1, filename: "f.bin", mode: "octet", options: [] }), h.port);
-    expect(await a.next()).toBeDefined();
-    b.send(packet({ op: 1, filename: "f.bin", mode: "octet", options: [] }), h.port);
-    expect(decodeTftp((await b.next())!.data)).toMatchObject({ ok: true, value: { op: 5, code: 0, message: "server busy, try again" } });
+    const rrq = packet({ op: 1, filename: "f.bin", mode: "octet", options: [] });
+    a.send(rrq, h.port);
+    const first = await a.next();
+    expect(first).toBeDefined();
+    b.send(rrq, h.port);
+    // No ERROR: a PXE ROM would give the boot up on one; it retransmits instead.
+    expect(await b.next(300)).toBeUndefined();
+    expect(h.metric("wisp_tftp_requests_total", { result: "busy" })).toBe(1);
+    // a finishes (2000 bytes: blocks 1..4), which frees the slot; b's retransmitted RRQ is served.
+    for (let block = 1; block <= 4; block++) {
+      if (block > 1) expect(decodeTftp((await a.next())!.data)).toMatchObject({ ok: true, value: { op: DATA, block } });
+      a.send(packet({ op: ACK, block }), first!.port);
+    }
+    for (let i = 0; i < 100 && h.metric("wisp_tftp_transfers_active") !== 0; i++) await Bun.sleep(10);
+    b.send(rrq, h.port);
+    expect(decodeTftp((await b.next())!.data)).toMatchObject({ ok: true, value: { op: DATA, block: 1 } });
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)("tftp server: the listener's receive buffer", () => {
+  test("is raised to 4 MiB (the kernel reports double) so a storm's requests queue instead of dropping", async () => {
+    await using h = await startHarness({ "f.bin": 10 });
+    const ss = Bun.spawnSync(["ss", "-uamn", `sport = :${h.port}`]);
+    const rb = Number(/rb(\d+)/.exec(ss.stdout.toString())?.[1]);
+    expect(rb).toBeGreaterThanOrEqual(4 * 1024 * 1024);
   });
 });
 
