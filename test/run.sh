@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive for real.
-DEB_PACKAGES=(postgresql curl iproute2 util-linux isc-dhcp-client udhcpc isc-dhcp-relay bsdutils tftp-hpa ipxe nftables qemu-system-x86 ipxe-qemu ovmf qemu-utils tcpdump linux-image-cloud-amd64 cloud-init nginx-light docker.io busybox-static docker-registry apache2-utils openipmi ipmitool chromium dosfstools mtools syslinux syslinux-common extlinux systemd-boot-efi openssl systemd python3 zstd cpio xz-utils)
+DEB_PACKAGES=(postgresql curl iproute2 util-linux isc-dhcp-client udhcpc isc-dhcp-relay bsdutils tftp-hpa ipxe nftables qemu-system-x86 ipxe-qemu ovmf qemu-utils tcpdump linux-image-cloud-amd64 cloud-init nginx-light docker.io busybox-static docker-registry apache2-utils openipmi ipmitool chromium dosfstools mtools syslinux syslinux-common extlinux systemd-boot-efi openssl systemd python3 zstd cpio xz-utils fdisk binutils)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
