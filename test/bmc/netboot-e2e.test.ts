@@ -4,21 +4,26 @@
  * tap in the test's namespace when powered on and kills it when powered off. wispd runs in that
  * namespace (DHCP on its bridge) and reaches ipmi_sim, which binds the host's loopback, through
  * a UDP relay. The workflow stays PREPARING while its job powers the VM off, sets a one-time PXE
- * boot and powers it on; then it is PENDING, the VM fetches its iPXE script from wispd, a test
- * agent completes the workflow over gRPC, and the disk-boot job after SUCCESS sets the boot
- * device to disk (recorded by ipmi_sim) and power-cycles the VM. Skips only when not root or
- * without /dev/net/tun.
+ * boot and powers it on; then it is PENDING, the VM fetches its iPXE script from wispd and boots
+ * the real Hook (hook/build.ts, cached), whose wisp-agent pulls a busybox action from a registry
+ * on the bridge and runs it to SUCCESS (no test agent); the disk-boot job after SUCCESS sets the
+ * boot device to disk (recorded by ipmi_sim) and power-cycles the VM. The serial console (every
+ * power-on appends to it) is kept when the test fails; its path is in the error. Skips only when
+ * not root or without /dev/net/tun.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildHook } from "../../hook/build.ts";
 import { startWispdIn, type NsWispd } from "../dhcp/netns-wispd.ts";
 import { shellQuote, whenProcessGone } from "../support/cleanup.ts";
+import { TEST_IMAGE, testDocker } from "../support/docker.ts";
 import { startIpmiSim, type IpmiSim } from "../support/ipmi-sim.ts";
 import { createNetLab, IS_ROOT, type NetLab, type Netns } from "../support/netns.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
 import { IPXE_VIRTIO_ROM, requireQemu } from "../support/qemu.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
 import { startUdpRelay, type UdpRelay } from "./support/udp-relay.ts";
 
 const CAN_RUN = IS_ROOT && existsSync("/dev/net/tun");
@@ -30,8 +35,17 @@ const BMC_PORT = 6230;
 const GRPC_PORT = 42113;
 const TAP = "tap-nb";
 const PASSWORD = "netboot-e2e-Pa55";
+/** The registry on the bridge the Hook pulls the action from (`--hook-registry`). */
+const REGISTRY = `${SERVER_IP}:5000`;
+/** The action's image there: TEST_IMAGE (busybox) under its own name. */
+const ACTION_IMAGE = "wisp-netboot/busybox:1";
+const ACTION_SAYS = "netboot-e2e: hello from the Hook";
 /** Bound on the VM's firmware reaching the script under TCG on a busy machine. */
 const BOOT_TIMEOUT_MS = 240_000;
+/** Bound on the Hook from its script to the action's SUCCESS (boot to agent ~60-100 s seen under TCG and load). */
+const HOOK_TIMEOUT_MS = 420_000;
+/** The Hook build when its cache is cold (minutes on a loaded 2-core machine) plus the rest of the set-up. */
+const SETUP_MS = 30 * 60_000;
 
 function manifests(): string {
   return `apiVersion: v1
@@ -74,9 +88,10 @@ spec:
       - name: install
         worker: "{{.device_1}}"
         actions:
-          - name: stream-image
-            image: quay.io/tinkerbell/actions/image2disk:latest
-            timeout: 600
+          - name: say-hello
+            image: ${REGISTRY}/${ACTION_IMAGE}
+            timeout: 300
+            command: ["sh", "-c", "echo ${ACTION_SAYS}"]
 ---
 apiVersion: tinkerbell.org/v1alpha1
 kind: Workflow
@@ -96,14 +111,17 @@ describe.skipIf(!CAN_RUN)("bootMode netboot: ipmi_sim powers a qemu VM into PXE 
   let sim: IpmiSim;
   let relay: UdpRelay;
   let work: string;
+  let serialDir: string;
   let serial: string;
+  let passed = false;
+  const registries: TestRegistry[] = [];
   const cleanups: (() => unknown)[] = [];
 
   /** The wisp CLI inside the namespace, as an operator on the provisioner would run it. */
   const wisp = (...args: string[]) =>
     server.run(["node", join(ROOT, "bin", "wisp"), ...args], { env: { WISP_SERVER: wispd.url, WISP_DATA_DIR: wispd.dataDir, WISP_TOKEN: "" } });
   const workflowState = async () => (JSON.parse(await wisp("get", "wf", "nb-wf", "-o", "json")) as { status: { state: string } }).status.state;
-  const serialTail = () => (existsSync(serial) ? readFileSync(serial, "utf8").slice(-1500) : "(no serial log)");
+  const serialTail = () => (existsSync(serial) ? `(kept: ${serial})\n${readFileSync(serial, "utf8").slice(-2500)}` : "(no serial log)");
 
   async function until<T>(what: string, read: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
     const end = Date.now() + timeoutMs;
@@ -129,11 +147,28 @@ describe.skipIf(!CAN_RUN)("bootMode netboot: ipmi_sim powers a qemu VM into PXE 
     work = mkdtempSync(join(tmpdir(), "wisp-netboot-"));
     whenProcessGone(`rm -rf ${shellQuote(work)}`);
     cleanups.push(() => rmSync(work, { recursive: true, force: true }));
-    serial = join(work, "serial.log");
-    // What the BMC's power button does: a SeaBIOS VM with Debian's iPXE ROM on the tap, in the namespace.
+    // The serial console lives outside `work`: afterAll removes it only when the test passed.
+    serialDir = mkdtempSync(join(tmpdir(), "wisp-netboot-serial-"));
+    serial = join(serialDir, "serial.log");
+    const artifactsDir = join(work, "artifacts");
+    mkdirSync(artifactsDir);
+    // The Hook's own cache (var/hook-cache) unless WISP_HOOK_CACHE_DIR names another.
+    const hook = await buildHook({ outDir: artifactsDir, cacheDir: process.env.WISP_HOOK_CACHE_DIR || undefined, onProgress: (line) => console.log(`hook build: ${line}`) });
+    console.log(`hook: ${hook.cached ? "from the cache" : "built"}; kernel ${hook.manifest.kernel.release}`);
+
+    // The action image: TEST_IMAGE pushed to a loopback registry, served to the VM by a second
+    // registry on the bridge reading the same storage (the pushing dockerd cannot reach the namespace).
+    const docker = await testDocker();
+    const staging = await startRegistry({ docker });
+    registries.push(staging);
+    await staging.push(TEST_IMAGE, ACTION_IMAGE);
+    registries.push(await startRegistry({ ns: server, host: SERVER_IP, port: 5000, storageDir: staging.storageDir }));
+
+    // What the BMC's power button does: a SeaBIOS VM with Debian's iPXE ROM on the tap, in the
+    // namespace; each power-on appends to the one serial log.
     const qemu = [
-      "exec", "ip", "netns", "exec", server.name, "qemu-system-x86_64", "-name", "wisp-netboot", "-accel", "tcg", "-cpu", "max", "-m", "512",
-      "-nographic", "-monitor", "none", "-serial", `file:${serial}`, "-no-reboot",
+      "exec", "ip", "netns", "exec", server.name, "qemu-system-x86_64", "-name", "wisp-netboot", "-accel", "tcg", "-cpu", "max", "-m", "1024",
+      "-nographic", "-monitor", "none", "-chardev", `file,id=s0,path=${serial},append=on`, "-serial", "chardev:s0", "-no-reboot",
       "-netdev", `tap,id=n0,ifname=${TAP},script=no,downscript=no`,
       "-device", `virtio-net-pci,netdev=n0,mac=${VM.mac},disable-legacy=on,romfile=${IPXE_VIRTIO_ROM},bootindex=1`,
     ].map(shellQuote).join(" ");
@@ -148,16 +183,23 @@ describe.skipIf(!CAN_RUN)("bootMode netboot: ipmi_sim powers a qemu VM into PXE 
       "--dhcp-interface", "br0",
       "--public-ip", SERVER_IP,
       "--tftp-port", "69",
+      "--syslog-port", "514",
       "--ipxe-dir", "/usr/lib/ipxe",
+      "--artifacts-dir", artifactsDir,
       "--grpc-port", String(GRPC_PORT),
+      "--agent-auth", "token",
+      "--hook-registry", REGISTRY,
       "--bmc-poll-interval", "2",
     ]);
-  }, 120_000);
+  }, SETUP_MS);
 
   afterAll(async () => {
     if (wispd) await wispd.stop();
     for (const c of cleanups.reverse()) await c();
+    for (const r of registries.reverse()) await r.stop();
     await lab?.close();
+    if (passed) rmSync(serialDir, { recursive: true, force: true });
+    else if (serialDir) console.log(`netboot-e2e: serial console kept: ${serial}`);
   }, 60_000);
 
   test("PREPARING -> power off, one-time PXE, power on -> the VM fetches its script -> PENDING -> SUCCESS -> disk boot and power cycle", async () => {
@@ -184,11 +226,26 @@ describe.skipIf(!CAN_RUN)("bootMode netboot: ipmi_sim powers a qemu VM into PXE 
     // The machine's power state, polled through the BMC.
     await until("machine polled on", async () => (await wisp("get", "machine", "nb-bmc")).split("\n")[1] ?? "", (row) => /\son\s+ipmitool\s/.test(row), 30_000);
 
-    // A test agent completes the workflow over gRPC.
+    // The Hook boots with the agent token and the registry on its command line; its wisp-agent
+    // pulls the action from the bridge's registry and runs it: the workflow ends SUCCESS.
     const token = readFileSync(join(wispd.dataDir, "agent-token"), "utf8").trim();
-    const agent = await server.run([process.execPath, join(import.meta.dir, "support", "ns-agent.ts"), `127.0.0.1:${GRPC_PORT}`, token, VM.mac]);
-    expect(agent.trim().split("\n")).toEqual(["stream-image RUNNING", "stream-image SUCCESS"]);
-    expect(await workflowState()).toBe("SUCCESS");
+    const cmdline = await until("Hook kernel command line on the console", () => (existsSync(serial) ? readFileSync(serial, "utf8") : "").match(/Command line: (.*)/)?.[1] ?? "", (c) => c.length > 0, HOOK_TIMEOUT_MS);
+    expect(cmdline.trim().split(/\s+/)).toEqual(expect.arrayContaining([`worker_id=${VM.mac}`, `wisp_agent_token=${token}`, `docker_registry=${REGISTRY}`]));
+    await until("Hook agent started", () => existsSync(serial) && readFileSync(serial, "utf8").includes("wisp-hook: agent started"), (ok) => ok, HOOK_TIMEOUT_MS);
+    await until("workflow SUCCESS", workflowState, (s) => s === "SUCCESS" || s === "FAILED" || s === "TIMEOUT", HOOK_TIMEOUT_MS);
+    const wf = JSON.parse(await wisp("get", "wf", "nb-wf", "-o", "json")) as { status: { state: string; tasks: { actions: { name: string; state: string }[] }[] } };
+    expect(wf.status.state).toBe("SUCCESS");
+    expect(wf.status.tasks[0]!.actions.map((a) => `${a.name} ${a.state}`)).toEqual(["say-hello SUCCESS"]);
+    const reported = wispd.logs.filter((l) => l.msg === "action status reported" && l.action === "say-hello").map((l) => String(l.state).toUpperCase());
+    expect(reported).toContain("SUCCESS");
+    // The action's output, from the container in the VM, is stored with the workflow.
+    const said = await until(
+      "the action's output in `wisp logs workflow`",
+      async () => (await wisp("logs", "workflow", "nb-wf", "-o", "json")).trim().split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as { actionName: string; line: string }),
+      (lines) => lines.some((l) => l.actionName === "say-hello" && l.line === ACTION_SAYS),
+      60_000,
+    );
+    expect(said.length).toBeGreaterThan(0);
 
     // After SUCCESS: PXE off again (toggleAllowNetboot), disk boot set persistently and a power cycle.
     const after = await sim.waitFor((s) => s.events.length >= 6 && s.events.slice(3).includes("power 1"), 60_000);
@@ -202,5 +259,6 @@ describe.skipIf(!CAN_RUN)("bootMode netboot: ipmi_sim powers a qemu VM into PXE 
     expect(described).toContain("bmc.job");
     // The BMC's password is in no log line of wispd.
     expect(wispd.logs.map((l) => JSON.stringify(l)).join("\n")).not.toContain(PASSWORD);
-  }, BOOT_TIMEOUT_MS + 180_000);
+    passed = true;
+  }, BOOT_TIMEOUT_MS + HOOK_TIMEOUT_MS * 2 + 180_000);
 });
