@@ -13,12 +13,15 @@ export const KERNEL_PACKAGE = "linux-image-cloud-amd64";
 
 /**
  * Modules the Hook loads at boot. NICs, disks, overlay (Docker's storage driver), bridge, veth and
- * netfilter for Docker's default bridge network, 8021q for `vlan_id`. The cloud kernel builds some
- * in (nvme) and lacks others (e1000, e1000e, ahci): both are recorded in the manifest.
+ * netfilter for Docker's default bridge network, 8021q for `vlan_id`; the file systems Tinkerbell's
+ * actions mount on the target disk (writefile: vfat with its code pages, xfs; ext4 is built in)
+ * and loop for image files. The cloud kernel builds some in (nvme, ext4) and lacks others (e1000,
+ * e1000e, ahci): both are recorded in the manifest.
  */
 export const DEFAULT_MODULES = [
   "virtio_pci", "virtio_net", "virtio_blk", "virtio_scsi", "e1000", "e1000e", "nvme", "ahci", "sd_mod",
   "overlay", "bridge", "br_netfilter", "veth", "8021q",
+  "vfat", "nls_cp437", "nls_ascii", "nls_iso8859-1", "nls_utf8", "xfs", "ext4", "loop",
   "ip_tables", "iptable_filter", "iptable_nat", "iptable_mangle", "xt_MASQUERADE", "xt_addrtype", "xt_conntrack",
   "xt_comment", "xt_mark", "xt_tcpudp", "xt_nat", "ipt_REJECT",
 ] as const;

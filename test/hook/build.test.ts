@@ -128,7 +128,7 @@ describe("a real Hook build", () => {
 
   test("ships the modules asked for with their dependencies, dependencies first", () => {
     const { loaded, builtin, missing } = first.manifest.modules;
-    for (const m of ["virtio_pci", "virtio_net", "virtio_blk", "virtio_scsi", "sd_mod", "overlay", "bridge", "br_netfilter", "veth", "8021q", "ip_tables", "iptable_nat", "xt_MASQUERADE"]) expect(loaded).toContain(m);
+    for (const m of ["virtio_pci", "virtio_net", "virtio_blk", "virtio_scsi", "sd_mod", "overlay", "bridge", "br_netfilter", "veth", "8021q", "ip_tables", "iptable_nat", "xt_MASQUERADE", "vfat", "nls_cp437", "xfs", "loop"]) expect(loaded).toContain(m);
     // modules.dep: virtio_net needs net_failover and failover; br_netfilter needs bridge, stp, llc.
     for (const [user, deps] of [["virtio_net", ["failover", "net_failover", "virtio", "virtio_ring"]], ["br_netfilter", ["bridge", "stp", "llc"]], ["8021q", ["garp", "mrp"]]] as const) {
       for (const d of deps) expect(loaded.indexOf(d)).toBeLessThan(loaded.indexOf(user));
