@@ -69,3 +69,14 @@ export function cpioWriter(sink: ByteSink): { add(entry: CpioEntry): void; finis
     },
   };
 }
+
+/** The whole archive of `entries` in memory (small initramfs images; the Hook's own streams to a file). */
+export function cpioArchive(entries: Iterable<CpioEntry>): Uint8Array<ArrayBuffer> {
+  const chunks: Uint8Array[] = [];
+  const writer = cpioWriter({ write: (c) => chunks.push(c.slice()) });
+  for (const e of entries) writer.add(e);
+  const out = new Uint8Array(writer.finish());
+  let off = 0;
+  for (const c of chunks) (out.set(c, off), (off += c.length));
+  return out;
+}

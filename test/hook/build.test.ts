@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildHook, INITRAMFS_NAME, KERNEL_NAME, MANIFEST_NAME, parseArgs, type HookManifest } from "../../hook/build.ts";
-import { cpioWriter } from "../../hook/cpio.ts";
+import { cpioArchive, cpioWriter, type CpioEntry } from "../../hook/cpio.ts";
 import { resolveModules } from "../../hook/inputs.ts";
 import { shellQuote, whenProcessGone } from "../support/cleanup.ts";
 import { execHost, requireTools } from "../support/netns.ts";
@@ -70,6 +70,21 @@ describe("cpio writer", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("cpioArchive (the in-memory form the test VMs' initrds use) is the writer's stream, byte for byte", () => {
+    const entries: CpioEntry[] = [
+      { kind: "dir", path: "bin" },
+      { kind: "file", path: "bin/odd", data: new Uint8Array([1, 2, 3]), mode: 0o755 },
+      { kind: "symlink", path: "bin/sh", target: "busybox" },
+    ];
+    const chunks: Uint8Array[] = [];
+    const w = cpioWriter({ write: (c) => chunks.push(c.slice()) });
+    for (const e of entries) w.add(e);
+    const size = w.finish();
+    const archive = cpioArchive(entries);
+    expect(archive.length).toBe(size);
+    expect(Buffer.from(archive).equals(Buffer.concat(chunks))).toBe(true);
   });
 });
 

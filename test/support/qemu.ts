@@ -10,6 +10,7 @@ import type { Subprocess } from "bun";
 import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cpioArchive, type CpioEntry } from "../../hook/cpio.ts";
 import { shellQuote, whenProcessGone } from "./cleanup.ts";
 import { execHost, requireTools, type Netns } from "./netns.ts";
 
@@ -448,54 +449,18 @@ echo o > /proc/sysrq-trigger
   const dir = (path: string) => {
     for (let i = path.indexOf("/", 1); ; i = path.indexOf("/", i + 1)) {
       const d = i < 0 ? path : path.slice(0, i);
-      if (!dirs.has(d)) (dirs.add(d), entries.push({ name: d.slice(1), mode: 0o40755 }));
+      if (!dirs.has(d)) (dirs.add(d), entries.push({ kind: "dir", path: d }));
       if (i < 0) break;
     }
   };
   for (const d of ["/bin", "/dev", "/proc"]) dir(d);
-  entries.push({ name: "dev/console", mode: 0o20600, rdev: [5, 1] }); // the kernel opens it for init's stdio
-  entries.push({ name: "bin/busybox", mode: 0o100755, data: readFileSync(busybox) });
-  entries.push({ name: "bin/sh", mode: 0o120777, data: new TextEncoder().encode("busybox") });
+  entries.push({ kind: "chardev", path: "dev/console", major: 5, minor: 1 }); // the kernel opens it for init's stdio
+  entries.push({ kind: "file", path: "bin/busybox", mode: 0o755, data: readFileSync(busybox) });
+  entries.push({ kind: "symlink", path: "bin/sh", target: "busybox" });
   for (const lib of libs) {
     dir(lib.slice(0, lib.lastIndexOf("/")));
-    entries.push({ name: lib.slice(1), mode: 0o100755, data: readFileSync(lib) });
+    entries.push({ kind: "file", path: lib, mode: 0o755, data: readFileSync(lib) });
   }
-  entries.push({ name: "init", mode: 0o100755, data: new TextEncoder().encode(init) });
-  return Bun.gzipSync(cpioNewc(entries));
-}
-
-interface CpioEntry {
-  name: string;
-  mode: number;
-  data?: Uint8Array;
-  rdev?: [number, number];
-}
-
-// The "newc" cpio format the kernel unpacks (Documentation/driver-api/early-userspace/buffer-format.rst).
-function cpioNewc(entries: CpioEntry[]): Uint8Array<ArrayBuffer> {
-  const enc = new TextEncoder();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const push = (b: Uint8Array) => {
-    parts.push(b);
-    size += b.length;
-    const pad = (4 - (size % 4)) % 4;
-    if (pad) (parts.push(new Uint8Array(pad)), (size += pad));
-  };
-  const hex = (n: number) => n.toString(16).padStart(8, "0");
-  [...entries, { name: "TRAILER!!!", mode: 0 }].forEach((e: CpioEntry, i) => {
-    const data = e.data ?? new Uint8Array();
-    const name = enc.encode(`${e.name}\0`);
-    const fields = [i + 1, e.mode, 0, 0, e.mode >> 12 === 0o4 ? 2 : 1, 0, data.length, 0, 0, e.rdev?.[0] ?? 0, e.rdev?.[1] ?? 0, name.length, 0];
-    const header = enc.encode(`070701${fields.map(hex).join("")}`);
-    const head = new Uint8Array(header.length + name.length);
-    head.set(header);
-    head.set(name, header.length);
-    push(head);
-    if (data.length) push(data);
-  });
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) (out.set(p, off), (off += p.length));
-  return out;
+  entries.push({ kind: "file", path: "init", mode: 0o755, data: new TextEncoder().encode(init) });
+  return Bun.gzipSync(cpioArchive(entries));
 }

@@ -19,7 +19,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { findKernel } from "../../support/qemu.ts";
-import { cpioNewc, type CpioEntry } from "./cpio.ts";
+import { cpioArchive, type CpioEntry } from "../../../hook/cpio.ts";
 
 /** What every line of the installed system's console output starts with. */
 export const INSTALLED_PREFIX = "wisp-installed:";
@@ -218,17 +218,17 @@ export async function buildInstalledDisk(opts: { cacheDir?: string } = {}): Prom
 function initramfs(modules: string[]): Uint8Array<ArrayBuffer> {
   const text = (s: string) => new TextEncoder().encode(s);
   const entries: CpioEntry[] = [];
-  for (const d of ["bin", "dev", "proc", "sys", "mnt", "modules"]) entries.push({ name: d, mode: 0o40755 });
-  entries.push({ name: "dev/console", mode: 0o20600, rdev: [5, 1] });
-  entries.push({ name: "bin/busybox", mode: 0o100755, data: readFileSync(BUSYBOX) });
+  for (const d of ["bin", "dev", "proc", "sys", "mnt", "modules"]) entries.push({ kind: "dir", path: d });
+  entries.push({ kind: "chardev", path: "dev/console", major: 5, minor: 1 });
+  entries.push({ kind: "file", path: "bin/busybox", mode: 0o755, data: readFileSync(BUSYBOX) });
   for (const applet of ["sh", "mount", "sed", "cat", "uname", "insmod", "sleep", "mkdir", "ip", "udhcpc", "awk", "wget", "timeout", "poweroff", "sync"]) {
-    entries.push({ name: `bin/${applet}`, mode: 0o120777, data: text("busybox") });
+    entries.push({ kind: "symlink", path: `bin/${applet}`, target: "busybox" });
   }
-  for (const m of modules) entries.push({ name: `modules/${basename(m)}`, mode: 0o100644, data: readFileSync(m) });
-  entries.push({ name: "modules/order", mode: 0o100644, data: text(modules.map((m) => basename(m)).join("\n") + "\n") });
-  entries.push({ name: "udhcpc.script", mode: 0o100755, data: text(UDHCPC_SCRIPT) });
-  entries.push({ name: "init", mode: 0o100755, data: text(INIT) });
-  return cpioNewc(entries);
+  for (const m of modules) entries.push({ kind: "file", path: `modules/${basename(m)}`, data: readFileSync(m) });
+  entries.push({ kind: "file", path: "modules/order", data: text(modules.map((m) => basename(m)).join("\n") + "\n") });
+  entries.push({ kind: "file", path: "udhcpc.script", mode: 0o755, data: text(UDHCPC_SCRIPT) });
+  entries.push({ kind: "file", path: "init", mode: 0o755, data: text(INIT) });
+  return cpioArchive(entries);
 }
 
 async function run(argv: string[], stdinOrEnv?: string | Record<string, string>): Promise<void> {
