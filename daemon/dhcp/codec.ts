@@ -37,18 +37,18 @@ export const BOOTREPLY = 2;
 /** The broadcast bit of `flags` (RFC 2131 2, figure 2). */
 export const BROADCAST_FLAG = 0x8000;
 
-const CHADDR_AT = 28; // RFC 2131 2, figure 1: chaddr, 16 bytes
-const CHADDR_SIZE = 16;
-const SNAME_AT = 44; // RFC 2131 2, figure 1: sname, 64 bytes
-const SNAME_SIZE = 64;
-const FILE_AT = 108; // RFC 2131 2, figure 1: file, 128 bytes
-const FILE_SIZE = 128;
-const COOKIE_AT = 236; // RFC 2131 3: options begin with the magic cookie
-const MAGIC_COOKIE = 0x63825363; // RFC 2131 3 / RFC 2132 2: 99.130.83.99
-const OPTIONS_AT = 240;
+export const CHADDR_AT = 28; // RFC 2131 2, figure 1: chaddr, 16 bytes
+export const CHADDR_SIZE = 16;
+export const SNAME_AT = 44; // RFC 2131 2, figure 1: sname, 64 bytes
+export const SNAME_SIZE = 64;
+export const FILE_AT = 108; // RFC 2131 2, figure 1: file, 128 bytes
+export const FILE_SIZE = 128;
+export const COOKIE_AT = 236; // RFC 2131 3: options begin with the magic cookie
+export const MAGIC_COOKIE = 0x63825363; // RFC 2131 3 / RFC 2132 2: 99.130.83.99
+export const OPTIONS_AT = 240;
 const MIN_LENGTH = 300; // RFC 1542 2.1: the BOOTP minimum, 236-byte header + 64-byte vend
-const PAD = 0; // RFC 2132 3.1
-const END = 255; // RFC 2132 3.2
+export const PAD = 0; // RFC 2132 3.1
+export const END = 255; // RFC 2132 3.2
 const OVERLOAD = 52; // RFC 2132 9.3: 1 = file holds options, 2 = sname, 3 = both
 const MESSAGE_TYPE = 53; // RFC 2132 9.6
 const MAX_OPTION_LENGTH = 255; // RFC 2132 2: one length byte; longer values are split (RFC 3396)

@@ -6,20 +6,12 @@
  * valid until the next decode: the server handles a packet synchronously, then takes the next.
  */
 import type { Result } from "../lib/result.ts";
-import { decodeDhcp, dhcpPacket, BOOTREPLY, BOOTREQUEST, type DhcpPacket } from "./codec.ts";
+import {
+  decodeDhcp, dhcpPacket, BOOTREPLY, BOOTREQUEST, CHADDR_AT, CHADDR_SIZE, COOKIE_AT, END, FILE_AT, FILE_SIZE, MAGIC_COOKIE, OPTIONS_AT, PAD, SNAME_AT,
+  SNAME_SIZE, type DhcpPacket,
+} from "./codec.ts";
 import { checkOptionAt, type DhcpOptions } from "./options.ts";
 
-const CHADDR_AT = 28; // RFC 2131 2, figure 1: chaddr, 16 bytes
-const CHADDR_SIZE = 16;
-const SNAME_AT = 44; // RFC 2131 2, figure 1: sname, 64 bytes
-const SNAME_SIZE = 64;
-const FILE_AT = 108; // RFC 2131 2, figure 1: file, 128 bytes
-const FILE_SIZE = 128;
-const COOKIE_AT = 236; // RFC 2131 3: options begin with the magic cookie
-const MAGIC_COOKIE = 0x63825363; // RFC 2131 3 / RFC 2132 2: 99.130.83.99
-const OPTIONS_AT = 240;
-const PAD = 0; // RFC 2132 3.1
-const END = 255; // RFC 2132 3.2
 const OVERLOAD = 52; // RFC 2132 9.3: 1 = file holds options, 2 = sname, 3 = both
 const CODES = 256;
 const EMPTY = new Uint8Array(0);
