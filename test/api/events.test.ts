@@ -130,6 +130,17 @@ describe("GET /api/v1/events", () => {
     expect(await f.next()).toMatchObject({ comment: "keep-alive" });
 
     // A reader that never reads: the server's queue grows until the bound, then the stream ends.
+    // The first reader keeps reading all along (a reader left idle here would be a second stuck
+    // one, and which of the two hit the bound first would be a race), and must survive.
+    const seen: string[] = [];
+    const reading = (async () => {
+      for (;;) {
+        const frame = await f.next(30_000).catch(() => undefined);
+        if (!frame) return;
+        const name = (frame.data as { name?: string } | undefined)?.name;
+        if (name) seen.push(name);
+      }
+    })();
     const stuck = await open(url);
     expect(stuck.status).toBe(200);
     const big = "x".repeat(4096);
@@ -139,6 +150,12 @@ describe("GET /api/v1/events", () => {
       await Bun.sleep(1);
     }
     expect(feed.subscribers).toBe(1);
+    feed.emit({ kind: "Template", namespace: "default", name: "after", op: "created" });
+    const until = Date.now() + 10_000;
+    while (!seen.includes("after") && Date.now() < until) await Bun.sleep(10);
+    expect(seen).toContain("after");
     await stuck.body?.cancel();
+    await f.cancel();
+    await reading;
   });
 });
