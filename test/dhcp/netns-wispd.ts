@@ -3,11 +3,13 @@
  * Hardware through its API with the wisp CLI, read /metrics, and run dhclient, udhcpc and a
  * hand-built packet probe with bounded retries. Used by the server-*.test.ts files.
  */
+import { afterAll, beforeAll, expect } from "bun:test";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shellQuote, whenProcessGone } from "../support/cleanup.ts";
-import type { Netns } from "../support/netns.ts";
+import { createNetLab, requireTools, type NetLab, type Netns } from "../support/netns.ts";
+import { pgliteDataDir } from "../support/pglite.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const BUN = join(ROOT, "node_modules", ".bin", "bun");
@@ -15,6 +17,8 @@ const BUN = join(ROOT, "node_modules", ".bin", "bun");
 const READY_TIMEOUT_MS = 30_000;
 /** How long a Hardware change may take to reach the DHCP index. */
 const INDEX_TIMEOUT_MS = 10_000;
+/** Bound on a lab's set-up: namespaces, links, a PGlite copy, wispd ready, Hardware indexed. */
+const LAB_SETUP_TIMEOUT_MS = 60_000;
 
 /** The Debian packages that provide the tools these tests drive. */
 export const CLIENT_TOOLS = { dhclient: "isc-dhcp-client", udhcpc: "udhcpc", dhcrelay: "isc-dhcp-relay", curl: "curl", setpriv: "util-linux" };
@@ -122,6 +126,56 @@ export async function startWispdIn(ns: Netns, dataDir: string, args: string[], p
     },
   };
   return self;
+}
+
+/** What a lab's topology gives wispd: the namespace it runs in, its arguments and the Hardware to apply. */
+export interface WispdPlacement {
+  server: Netns;
+  args: string[];
+  /** Runs before wispd, e.g. setpriv. */
+  prefix?: string[];
+  hardware?: { yaml: string; entries: number };
+}
+
+/**
+ * For the enclosing describe block: before all, checks CLIENT_TOOLS, makes a net lab, lets
+ * `topology` build its namespaces and links, starts wispd where it says on a fresh PGlite copy
+ * and applies its Hardware; after all, stops wispd (expecting exit 0), closes the lab and
+ * removes the copy. Read `lab` and `wispd` inside tests, not at describe time.
+ */
+export function wispdLab(topology: (lab: NetLab) => Promise<WispdPlacement>): { readonly lab: NetLab; readonly wispd: NsWispd } {
+  let lab: NetLab | undefined;
+  let wispd: NsWispd | undefined;
+  let removeData: (() => void) | undefined;
+
+  beforeAll(async () => {
+    await requireTools(CLIENT_TOOLS);
+    lab = await createNetLab();
+    const placement = await topology(lab);
+    const data = await pgliteDataDir();
+    removeData = data.remove;
+    wispd = await startWispdIn(placement.server, data.dataDir, placement.args, placement.prefix);
+    if (placement.hardware) await wispd.apply(placement.hardware.yaml, placement.hardware.entries);
+  }, LAB_SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    // DEBUG_LOGS=1 prints wispd's DHCP log lines, to see what a failed exchange looked like.
+    if (process.env.DEBUG_LOGS) for (const l of wispd?.logs ?? []) if (String(l.msg).startsWith("dhcp")) console.log(JSON.stringify(l));
+    if (wispd) expect(await wispd.stop()).toBe(0);
+    await lab?.close();
+    removeData?.();
+  });
+
+  return {
+    get lab() {
+      if (!lab) throw new Error("the net lab is made in beforeAll: read it inside a test");
+      return lab;
+    },
+    get wispd() {
+      if (!wispd) throw new Error("wispd starts in beforeAll: read it inside a test");
+      return wispd;
+    },
+  };
 }
 
 function tail(logs: Record<string, unknown>[]): string {

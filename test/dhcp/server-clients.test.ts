@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { decodeDhcp, dhcpPacket, encodeDhcp } from "../../daemon/dhcp/codec.ts";
 import { setOption } from "../../daemon/dhcp/options.ts";
-import { createNetLab, IS_ROOT, requireTools, type NetLab, type Netns } from "../support/netns.ts";
+import { createNetLab, IS_ROOT, type NetLab, type Netns } from "../support/netns.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
-import { CLIENT_TOOLS, clientScript, hardwareYaml, probe, startWispdIn, waitEvent, waitFor, type NsWispd } from "./netns-wispd.ts";
+import { clientScript, hardwareYaml, probe, startWispdIn, waitEvent, waitFor, wispdLab } from "./netns-wispd.ts";
 
 const SERVER_IP = "10.77.0.1";
 const DHCLIENT_MAC = "02:77:00:00:00:0a";
@@ -24,15 +24,9 @@ const DNS = ["10.77.0.53", "10.77.0.54"];
 const CLIENT_TIMEOUT_MS = 20_000;
 
 describe.skipIf(!IS_ROOT)("DHCP reservation mode with real clients (network namespaces)", () => {
-  let lab: NetLab;
   let server: Netns;
   const clients: Record<string, Netns> = {};
-  let wispd: NsWispd;
-  const cleanups: (() => unknown)[] = [];
-
-  beforeAll(async () => {
-    await requireTools(CLIENT_TOOLS);
-    lab = await createNetLab();
+  const env = wispdLab(async (lab) => {
     server = await lab.namespace("srv");
     const ports: string[] = [];
     for (const [label, mac] of [["a", DHCLIENT_MAC], ["b", UDHCPC_MAC], ["x", UNKNOWN_MAC]] as const) {
@@ -41,17 +35,8 @@ describe.skipIf(!IS_ROOT)("DHCP reservation mode with real clients (network name
       ports.push(`s-${label}`);
     }
     await lab.bridge(server, "br0", ports, `${SERVER_IP}/24`);
-    const data = await pgliteDataDir();
-    cleanups.push(data.remove);
-    wispd = await startWispdIn(server, data.dataDir, ["--dhcp-interface", "br0", "--log-level", "debug"]);
-    await wispd.apply(HOSTS.map((h) => hardwareYaml({ ...h, gateway: SERVER_IP, dns: DNS })).join("---\n"), HOSTS.length);
-  }, 60_000);
-
-  afterAll(async () => {
-    if (process.env.DEBUG_LOGS) for (const l of wispd?.logs ?? []) if (String(l.msg).startsWith("dhcp")) console.log(JSON.stringify(l));
-    if (wispd) expect(await wispd.stop()).toBe(0);
-    await lab?.close();
-    for (const c of cleanups.reverse()) await c();
+    const yaml = HOSTS.map((h) => hardwareYaml({ ...h, gateway: SERVER_IP, dns: DNS })).join("---\n");
+    return { server, args: ["--dhcp-interface", "br0", "--log-level", "debug"], hardware: { yaml, entries: HOSTS.length } };
   });
 
   test("dhclient gets its reserved address, mask, router, DNS and hostname, then the same again on a second run (INIT-REBOOT)", async () => {
@@ -75,7 +60,7 @@ describe.skipIf(!IS_ROOT)("DHCP reservation mode with real clients (network name
       new_dhcp_server_identifier: SERVER_IP,
       new_dhcp_lease_time: "600",
     });
-    const offer = await wispd.waitLog((l) => l.msg === "dhcp reply" && l.mac === DHCLIENT_MAC && l.message === "OFFER");
+    const offer = await env.wispd.waitLog((l) => l.msg === "dhcp reply" && l.mac === DHCLIENT_MAC && l.message === "OFFER");
     expect(offer).toMatchObject({ iface: "br0", hardware: "default/node-a", yiaddr: "10.77.0.50" });
 
     // A second run finds the lease in its file and asks for it again (REQUEST with option 50).
@@ -84,7 +69,7 @@ describe.skipIf(!IS_ROOT)("DHCP reservation mode with real clients (network name
     second.kill("SIGTERM");
     await second.exited;
     expect(reboot).toMatchObject({ new_ip_address: "10.77.0.50", new_host_name: "node-a" });
-    expect(wispd.logs.filter((l) => l.msg === "dhcp reply" && l.mac === DHCLIENT_MAC && l.message === "ACK").length).toBeGreaterThanOrEqual(2);
+    expect(env.wispd.logs.filter((l) => l.msg === "dhcp reply" && l.mac === DHCLIENT_MAC && l.message === "ACK").length).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
   test("udhcpc without the broadcast flag gets its reply unicast to its MAC, renews by unicast, and releases", async () => {
@@ -94,7 +79,7 @@ describe.skipIf(!IS_ROOT)("DHCP reservation mode with real clients (network name
     try {
       const bound = await waitEvent(rec.events, ["bound"], CLIENT_TIMEOUT_MS);
       expect(bound).toMatchObject({ ip: "10.77.0.51", subnet: "255.255.255.0", mask: "24", router: SERVER_IP, dns: DNS.join(" "), hostname: "node-b", serverid: SERVER_IP, lease: "600" });
-      const offer = await wispd.waitLog((l) => l.msg === "dhcp reply" && l.mac === UDHCPC_MAC && l.message === "OFFER");
+      const offer = await env.wispd.waitLog((l) => l.msg === "dhcp reply" && l.mac === UDHCPC_MAC && l.message === "OFFER");
       expect(offer).toMatchObject({ delivery: "unicast-mac", to: "10.77.0.51:68" });
       const arp = await server.run(["ip", "neigh", "show", "10.77.0.51", "dev", "br0"]);
       expect(arp).toContain(UDHCPC_MAC);
@@ -103,31 +88,31 @@ describe.skipIf(!IS_ROOT)("DHCP reservation mode with real clients (network name
       client.kill("SIGUSR1");
       const renew = await waitEvent(rec.events, ["renew"], CLIENT_TIMEOUT_MS);
       expect(renew).toMatchObject({ ip: "10.77.0.51", hostname: "node-b" });
-      const ack = await wispd.waitLog((l) => l.msg === "dhcp reply" && l.mac === UDHCPC_MAC && l.message === "ACK" && l.delivery === "unicast");
+      const ack = await env.wispd.waitLog((l) => l.msg === "dhcp reply" && l.mac === UDHCPC_MAC && l.message === "ACK" && l.delivery === "unicast");
       expect(ack).toMatchObject({ to: "10.77.0.51:68", peer: "10.77.0.51:68" });
     } finally {
       client.kill("SIGTERM");
       await client.exited;
     }
-    const release = await wispd.waitLog((l) => l.msg === "dhcp release" && l.mac === UDHCPC_MAC, 5_000);
+    const release = await env.wispd.waitLog((l) => l.msg === "dhcp release" && l.mac === UDHCPC_MAC, 5_000);
     expect(release).toMatchObject({ level: 30, iface: "br0", ip: "10.77.0.51", hardware: "default/node-b" });
   }, 60_000);
 
   test("an unknown MAC gets nothing in reservation mode: the client gives up, the drop is counted", async () => {
     const rec = clientScript("udhcpc");
-    const before = await wispd.metric("wisp_dhcp_drops_total", { iface: "br0", reason: "unknown-mac" });
+    const before = await env.wispd.metric("wisp_dhcp_drops_total", { iface: "br0", reason: "unknown-mac" });
     const started = performance.now();
     const r = await clients.x!.exec(["udhcpc", "-f", "-q", "-n", "-t", "2", "-T", "1", "-i", "c0", "-s", rec.script], { timeoutMs: CLIENT_TIMEOUT_MS });
     expect(r.timedOut).toBe(false);
     expect(r.code).not.toBe(0);
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(rec.events().map((e) => e.reason)).not.toContain("bound");
-    expect(await wispd.metric("wisp_dhcp_drops_total", { iface: "br0", reason: "unknown-mac" })).toBeGreaterThanOrEqual(before + 2);
-    expect(wispd.logs.some((l) => l.msg === "dhcp reply" && l.mac === UNKNOWN_MAC)).toBe(false);
+    expect(await env.wispd.metric("wisp_dhcp_drops_total", { iface: "br0", reason: "unknown-mac" })).toBeGreaterThanOrEqual(before + 2);
+    expect(env.wispd.logs.some((l) => l.msg === "dhcp reply" && l.mac === UNKNOWN_MAC)).toBe(false);
   }, 30_000);
 
   test("malformed packets are counted as decode-error and the server keeps answering", async () => {
-    const before = await wispd.metric("wisp_dhcp_drops_total", { iface: "br0", reason: "decode-error" });
+    const before = await env.wispd.metric("wisp_dhcp_drops_total", { iface: "br0", reason: "decode-error" });
     const valid = dhcpPacket({ op: 1, xid: 0x5150, chaddr: new Uint8Array([2, 0x77, 0, 0, 0, 0x0b]), flags: 0x8000 });
     setOption(valid, 53, 1);
     const good = new Uint8Array(400);
@@ -139,22 +124,22 @@ describe.skipIf(!IS_ROOT)("DHCP reservation mode with real clients (network name
     const garbage = [new Uint8Array([1, 2, 3]), badCookie, badLength.subarray(0, 260), new Uint8Array(1400).fill(0xff)];
     // Broadcast, from the client port, as a confused client would; then one valid DISCOVER.
     const replies = await probe(clients.b!, { iface: "c0", bindPort: 68, to: "255.255.255.255:67", packets: [...garbage, goodBytes], waitMs: 5_000 });
-    expect(await wispd.metric("wisp_dhcp_drops_total", { iface: "br0", reason: "decode-error" })).toBe(before + garbage.length);
+    expect(await env.wispd.metric("wisp_dhcp_drops_total", { iface: "br0", reason: "decode-error" })).toBe(before + garbage.length);
     expect(replies).toHaveLength(1);
     const offer = decodeDhcp(replies[0]!.bytes);
     expect(offer).toMatchObject({ ok: true, value: { xid: 0x5150, yiaddr: 0x0a4d0033 } }); // 10.77.0.51
-    const warned = wispd.logs.filter((l) => l.msg === "malformed dhcp packet");
+    const warned = env.wispd.logs.filter((l) => l.msg === "malformed dhcp packet");
     expect(warned.length).toBeGreaterThanOrEqual(garbage.length);
     expect(warned[0]).toMatchObject({ level: 40, iface: "br0" });
   }, 30_000);
 
   test("/metrics shows the counters of the traffic above, in the text format, without a token", async () => {
-    const head = await server.run(["curl", "-sS", "-i", "--max-time", "5", `${wispd.url}/metrics`]);
+    const head = await server.run(["curl", "-sS", "-i", "--max-time", "5", `${env.wispd.url}/metrics`]);
     expect(head).toMatch(/^HTTP\/1\.1 200/);
     expect(head.toLowerCase()).toContain("content-type: text/plain; version=0.0.4");
-    const text = await wispd.metrics();
+    const text = await env.wispd.metrics();
     expect(text).toContain("# TYPE wisp_dhcp_requests_total counter");
-    const m = (name: string, labels: Record<string, string>) => wispd.metric(name, labels);
+    const m = (name: string, labels: Record<string, string>) => env.wispd.metric(name, labels);
     expect(await m("wisp_dhcp_requests_total", { iface: "br0", type: "discover" })).toBeGreaterThanOrEqual(4);
     expect(await m("wisp_dhcp_requests_total", { iface: "br0", type: "request" })).toBeGreaterThanOrEqual(3);
     expect(await m("wisp_dhcp_requests_total", { iface: "br0", type: "release" })).toBeGreaterThanOrEqual(1);
@@ -169,29 +154,15 @@ describe.skipIf(!IS_ROOT)("DHCP reservation mode with real clients (network name
 
 describe.skipIf(!IS_ROOT)("wispd with only CAP_NET_BIND_SERVICE and CAP_NET_RAW (network namespaces)", () => {
   const MAC = "02:76:00:00:00:0a";
-  let lab: NetLab;
   let client: Netns;
-  let wispd: NsWispd;
-  const cleanups: (() => unknown)[] = [];
-
-  beforeAll(async () => {
-    await requireTools(CLIENT_TOOLS);
-    lab = await createNetLab();
+  const env = wispdLab(async (lab) => {
     const server = await lab.namespace("srv");
     client = await lab.namespace("cli");
     await lab.link({ ns: server, name: "s0", address: "10.76.0.1/24" }, { ns: client, name: "c0", mac: MAC });
-    const data = await pgliteDataDir();
-    cleanups.push(data.remove);
     // Port 67 needs NET_BIND_SERVICE and SO_BINDTODEVICE NET_RAW; without NET_ADMIN no ARP entry.
     const caps = ["setpriv", "--inh-caps=-all", "--bounding-set=-all,+net_bind_service,+net_raw", "--"];
-    wispd = await startWispdIn(server, data.dataDir, ["--dhcp-interface", "s0"], caps);
-    await wispd.apply(hardwareYaml({ name: "node-c", mac: MAC, ip: "10.76.0.50", gateway: "10.76.0.1", dns: ["10.76.0.53"], hostname: "node-c" }), 1);
-  }, 60_000);
-
-  afterAll(async () => {
-    if (wispd) expect(await wispd.stop()).toBe(0);
-    await lab?.close();
-    for (const c of cleanups.reverse()) await c();
+    const yaml = hardwareYaml({ name: "node-c", mac: MAC, ip: "10.76.0.50", gateway: "10.76.0.1", dns: ["10.76.0.53"], hostname: "node-c" });
+    return { server, args: ["--dhcp-interface", "s0"], prefix: caps, hardware: { yaml, entries: 1 } };
   });
 
   test("a reply that should go unicast to the MAC is broadcast instead, and the fallback is counted", async () => {
@@ -199,14 +170,14 @@ describe.skipIf(!IS_ROOT)("wispd with only CAP_NET_BIND_SERVICE and CAP_NET_RAW 
     const r = await client.exec(["udhcpc", "-f", "-q", "-n", "-t", "3", "-T", "1", "-i", "c0", "-s", rec.script], { timeoutMs: CLIENT_TIMEOUT_MS });
     expect(r.code).toBe(0);
     expect(rec.events().find((e) => e.reason === "bound")).toMatchObject({ ip: "10.76.0.50", hostname: "node-c" });
-    const offer = await wispd.waitLog((l) => l.msg === "dhcp reply" && l.message === "OFFER");
+    const offer = await env.wispd.waitLog((l) => l.msg === "dhcp reply" && l.message === "OFFER");
     expect(offer).toMatchObject({ delivery: "broadcast", to: "255.255.255.255:68" });
-    expect(wispd.logs.find((l) => l.msg === "arp entry not set; broadcasting the reply")).toMatchObject({
+    expect(env.wispd.logs.find((l) => l.msg === "arp entry not set; broadcasting the reply")).toMatchObject({
       level: 40,
       iface: "s0",
       error: "SIOCSARP s0: Operation not permitted (errno 1)",
     });
-    expect(await wispd.metric("wisp_dhcp_delivery_fallbacks_total", { iface: "s0", reason: "arp-failed" })).toBeGreaterThanOrEqual(2);
+    expect(await env.wispd.metric("wisp_dhcp_delivery_fallbacks_total", { iface: "s0", reason: "arp-failed" })).toBeGreaterThanOrEqual(2);
   }, 30_000);
 });
 

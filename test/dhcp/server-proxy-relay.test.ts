@@ -2,13 +2,12 @@
  * wispd's DHCP server in proxy mode (boot information, no address) and behind a relay (ISC
  * dhcrelay adding option 82), in network namespaces made for the test. Skips only when not root.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { decodeDhcp, dhcpPacket, encodeDhcp, type DhcpPacket } from "../../daemon/dhcp/codec.ts";
 import { getOption, setOption } from "../../daemon/dhcp/options.ts";
 import { parseIpv4, parseMac } from "../../daemon/wire/address.ts";
-import { createNetLab, IS_ROOT, requireTools, type NetLab, type Netns } from "../support/netns.ts";
-import { pgliteDataDir } from "../support/pglite.ts";
-import { CLIENT_TOOLS, clientScript, hardwareYaml, probe, startWispdIn, waitEvent, type NsWispd } from "./netns-wispd.ts";
+import { IS_ROOT, type Netns } from "../support/netns.ts";
+import { clientScript, hardwareYaml, probe, waitEvent, wispdLab } from "./netns-wispd.ts";
 
 const CLIENT_TIMEOUT_MS = 20_000;
 const GUID = "8a1e1b2c-3d4e-5f60-7182-93a4b5c6d7e8";
@@ -38,28 +37,14 @@ const utf8 = (b: Uint8Array | undefined) => (b === undefined ? undefined : new T
 describe.skipIf(!IS_ROOT)("DHCP proxy mode (network namespaces)", () => {
   const SERVER_IP = "10.78.0.1";
   const PXE_MAC = "02:78:00:00:00:0a";
-  let lab: NetLab;
   let client: Netns;
-  let wispd: NsWispd;
-  const cleanups: (() => unknown)[] = [];
-
-  beforeAll(async () => {
-    await requireTools(CLIENT_TOOLS);
-    lab = await createNetLab();
+  const env = wispdLab(async (lab) => {
     const server = await lab.namespace("srv");
     client = await lab.namespace("pxe");
     // The client has no address, as a PXE ROM before its first reply.
     await lab.link({ ns: server, name: "s0", address: `${SERVER_IP}/24` }, { ns: client, name: "c0", mac: PXE_MAC });
-    const data = await pgliteDataDir();
-    cleanups.push(data.remove);
-    wispd = await startWispdIn(server, data.dataDir, ["--dhcp-interface", "s0", "--dhcp-mode", "proxy", "--log-level", "debug"]);
-    await wispd.apply(hardwareYaml({ name: "pxe-a", mac: PXE_MAC, ip: "10.78.0.60", gateway: SERVER_IP, dns: ["10.78.0.53"], hostname: "pxe-a" }), 1);
-  }, 60_000);
-
-  afterAll(async () => {
-    if (wispd) expect(await wispd.stop()).toBe(0);
-    await lab?.close();
-    for (const c of cleanups.reverse()) await c();
+    const yaml = hardwareYaml({ name: "pxe-a", mac: PXE_MAC, ip: "10.78.0.60", gateway: SERVER_IP, dns: ["10.78.0.53"], hostname: "pxe-a" });
+    return { server, args: ["--dhcp-interface", "s0", "--dhcp-mode", "proxy", "--log-level", "debug"], hardware: { yaml, entries: 1 } };
   });
 
   test("a PXE DISCOVER gets boot information and no address: file, siaddr, sname, 43, 60 and 97 echoed", async () => {
@@ -79,7 +64,7 @@ describe.skipIf(!IS_ROOT)("DHCP proxy mode (network namespaces)", () => {
     // No network configuration: the site's DHCP server owns it.
     for (const code of [1, 3, 6, 12, 51]) expect(offer.options.has(code)).toBe(false);
     expect(replies[0]!.from).toBe(`${SERVER_IP}:67`);
-    expect(await wispd.metric("wisp_dhcp_replies_total", { iface: "s0", type: "offer" })).toBe(1);
+    expect(await env.wispd.metric("wisp_dhcp_replies_total", { iface: "s0", type: "offer" })).toBe(1);
   }, 20_000);
 
   test("in proxy mode an unknown PXE client and a plain DHCP client get nothing, each drop counted by reason", async () => {
@@ -90,8 +75,8 @@ describe.skipIf(!IS_ROOT)("DHCP proxy mode (network namespaces)", () => {
       packets: [pxeDiscover(0x9003, "02:78:00:00:00:99"), bytes(plain)],
     });
     expect(replies).toHaveLength(0);
-    expect(await wispd.metric("wisp_dhcp_drops_total", { iface: "s0", reason: "unknown-mac" })).toBe(1);
-    expect(await wispd.metric("wisp_dhcp_drops_total", { iface: "s0", reason: "not-pxe" })).toBe(1);
+    expect(await env.wispd.metric("wisp_dhcp_drops_total", { iface: "s0", reason: "unknown-mac" })).toBe(1);
+    expect(await env.wispd.metric("wisp_dhcp_drops_total", { iface: "s0", reason: "not-pxe" })).toBe(1);
   }, 20_000);
 });
 
@@ -101,31 +86,17 @@ describe.skipIf(!IS_ROOT)("DHCP through a relay: ISC dhcrelay with option 82 (ne
   const RELAY_UP = "10.79.0.2";
   const RELAY_DOWN = "10.79.1.1";
   const CLIENT_MAC = "02:79:00:00:00:0a";
-  let lab: NetLab;
   let client: Netns;
   let relay: Netns;
-  let wispd: NsWispd;
-  const cleanups: (() => unknown)[] = [];
-
-  beforeAll(async () => {
-    await requireTools(CLIENT_TOOLS);
-    lab = await createNetLab();
+  const env = wispdLab(async (lab) => {
     const server = await lab.namespace("srv");
     relay = await lab.namespace("rly");
     client = await lab.namespace("cli");
     await lab.link({ ns: server, name: "s0", address: `${SERVER_IP}/24` }, { ns: relay, name: "r-up", address: `${RELAY_UP}/24` });
     await lab.link({ ns: relay, name: "r-down", address: `${RELAY_DOWN}/24` }, { ns: client, name: "c0", mac: CLIENT_MAC });
     await server.run(["ip", "route", "add", "10.79.1.0/24", "via", RELAY_UP]);
-    const data = await pgliteDataDir();
-    cleanups.push(data.remove);
-    wispd = await startWispdIn(server, data.dataDir, ["--dhcp-interface", "s0", "--log-level", "debug"]);
-    await wispd.apply(hardwareYaml({ name: "far-a", mac: CLIENT_MAC, ip: "10.79.1.50", gateway: RELAY_DOWN, dns: ["10.79.0.53"], hostname: "far-a" }), 1);
-  }, 60_000);
-
-  afterAll(async () => {
-    if (wispd) expect(await wispd.stop()).toBe(0);
-    await lab?.close();
-    for (const c of cleanups.reverse()) await c();
+    const yaml = hardwareYaml({ name: "far-a", mac: CLIENT_MAC, ip: "10.79.1.50", gateway: RELAY_DOWN, dns: ["10.79.0.53"], hostname: "far-a" });
+    return { server, args: ["--dhcp-interface", "s0", "--log-level", "debug"], hardware: { yaml, entries: 1 } };
   });
 
   test("udhcpc two links away gets its reservation through dhcrelay; replies go to giaddr:67", async () => {
@@ -138,7 +109,7 @@ describe.skipIf(!IS_ROOT)("DHCP through a relay: ISC dhcrelay with option 82 (ne
       expect(r.code).toBe(0);
       const bound = await waitEvent(rec.events, ["bound"], 1_000);
       expect(bound).toMatchObject({ ip: "10.79.1.50", subnet: "255.255.255.0", router: RELAY_DOWN, dns: "10.79.0.53", hostname: "far-a", serverid: SERVER_IP });
-      const ack = await wispd.waitLog((l) => l.msg === "dhcp reply" && l.mac === CLIENT_MAC && l.message === "ACK");
+      const ack = await env.wispd.waitLog((l) => l.msg === "dhcp reply" && l.mac === CLIENT_MAC && l.message === "ACK");
       expect(ack).toMatchObject({ delivery: "relay", to: `${RELAY_DOWN}:67`, giaddr: RELAY_DOWN, peer: `${RELAY_UP}:67`, iface: "s0" });
     } finally {
       dhcrelay.kill("SIGTERM");
