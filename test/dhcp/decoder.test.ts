@@ -9,7 +9,7 @@ import { classifyDhcp } from "../../daemon/dhcp/classify.ts";
 import { decodeDhcp, dhcpLength, dhcpPacket, encodeDhcp, type DhcpPacket } from "../../daemon/dhcp/codec.ts";
 import { DhcpDecoder, ReceivedOptions } from "../../daemon/dhcp/decoder.ts";
 import type { Result } from "../../daemon/lib/result.ts";
-import { fuzzSeed, FUZZ_SCALE, hex, prng } from "../support/fuzz.ts";
+import { fuzzCases, fuzzSeed, FUZZ_SCALE, mutated, prng } from "../support/fuzz.ts";
 import { assemble, HAND_BUILT, opt, str } from "./hand-built.ts";
 import { packetDifference } from "./packet-equal.ts";
 
@@ -139,29 +139,23 @@ describe("DhcpDecoder (lazy, reused) against decodeDhcp", () => {
     const long = new Uint8Array(dhcpLength(reply));
     encodeDhcp(reply, long, 0);
     const pool = [...Object.values(cases), long];
-    const work = new Uint8Array(2048);
-    let accepted = 0;
-    for (let iter = 0; iter < MUTATIONS; iter++) {
-      const base = pool[next() % pool.length]!;
-      let len = base.length;
-      work.set(base);
-      const count = 1 + (next() % 4);
-      for (let m = 0; m < count && len > 0; m++) {
-        const kind = next() % 6;
-        if (kind === 0) work[next() % len]! ^= 1 << (next() % 8);
-        else if (kind <= 2 && len > 240) work[240 + (next() % (len - 240))] = next() & 1 ? next() & 255 : [0, 52, 53, 255, 82, 119][next() % 6]!;
-        else if (kind === 3 && len > 240) work[240 + (next() % (len - 240))] = next() % 6;
-        else if (kind === 4) len = next() % (len + 1);
-        else if (len > 108) work[44 + (next() % 192)] = next() & 255;
-      }
-      const bytes = work.subarray(0, len);
+    const mutate = (work: Uint8Array, len: number): number => {
+      const kind = next() % 6;
+      if (kind === 0) work[next() % len]! ^= 1 << (next() % 8);
+      else if (kind <= 2 && len > 240) work[240 + (next() % (len - 240))] = next() & 1 ? next() & 255 : [0, 52, 53, 255, 82, 119][next() % 6]!;
+      else if (kind === 3 && len > 240) work[240 + (next() % (len - 240))] = next() % 6;
+      else if (kind === 4) len = next() % (len + 1);
+      else if (len > 108) work[44 + (next() % 192)] = next() & 255;
+      return len;
+    };
+    const same = (bytes: Uint8Array): boolean | string => {
       const eager = decodeDhcp(bytes);
       const refusedBefore = decoder.refused;
       const lazy = decoder.decode(bytes);
       const diff = difference(lazy, eager) ?? (eager.ok && decoder.refused !== refusedBefore ? "the fast path refused a packet decodeDhcp accepts" : undefined);
-      if (diff !== undefined) throw new Error(`iteration ${iter} (seed ${seed}): ${diff}\n${hex(bytes)}`);
-      if (eager.ok) accepted++;
-    }
+      return diff ?? eager.ok;
+    };
+    const accepted = fuzzCases(MUTATIONS, seed, mutated(pool, new Uint8Array(2048), next, mutate), same);
     console.log(`decoder fuzz: ${MUTATIONS} packets, ${accepted} accepted, ${decoder.refused} refused (malformed)`);
     expect(accepted).toBeGreaterThan(MUTATIONS / 10);
     expect(decoder.refused).toBeGreaterThan(MUTATIONS / 10);

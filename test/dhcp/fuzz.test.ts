@@ -4,7 +4,7 @@
 // a longer run; a failure prints its seed and the packet as hex.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { fuzzSeed, FUZZ_SCALE, hex, prng } from "../support/fuzz.ts";
+import { fuzzCases, fuzzSeed, FUZZ_SCALE, mutated, prng } from "../support/fuzz.ts";
 import { classifyDhcp } from "../../daemon/dhcp/classify.ts";
 import { decodeDhcp, dhcpLength, dhcpPacket, encodeDhcp, type DhcpPacket } from "../../daemon/dhcp/codec.ts";
 import { encodeOption, optionSpec, type OptionType } from "../../daemon/dhcp/options.ts";
@@ -87,41 +87,33 @@ describe("dhcp codec fuzz", () => {
   test(`${MUTATIONS} mutated packets (bit flips, byte writes, truncation, length and code bytes, extension)`, () => {
     const started = performance.now();
     const next = prng(SEED);
-    const pool = seeds().map((bytes) => ({ bytes, codes: codeOffsets(bytes) }));
-    const work = new Uint8Array(2048);
-    let accepted = 0;
-    for (let iter = 0; iter < MUTATIONS; iter++) {
-      const seed = pool[next() % pool.length]!;
-      let len = seed.bytes.length;
-      work.set(seed.bytes);
-      const count = 1 + (next() % 4);
-      for (let m = 0; m < count; m++) {
-        const kind = next() % 9;
-        if (len === 0) break;
-        if (kind <= 1) work[next() % len]! ^= 1 << (next() % 8); // bit flip anywhere
-        else if (kind === 2 && len > 240) work[240 + (next() % (len - 240))]! ^= 1 << (next() % 8); // in the options
-        else if (kind === 3) work[next() % len] = next() & 255; // byte write
-        else if (kind === 4) len = next() % (len + 1); // truncation
-        else if (kind <= 6 && seed.codes.length > 0) {
-          // length-byte corruption: nudge by one, or set to 0, 255 or anything
-          const at = seed.codes[next() % seed.codes.length]! + 1;
-          const choice = next() % 4;
-          work[at] = choice === 0 ? work[at]! + 1 : choice === 1 ? work[at]! - 1 : choice === 2 ? (next() & 1) * 255 : next() & 255;
-        } else if (kind === 7 && seed.codes.length > 0) {
-          // code-byte rewrite: to a code the decoder treats specially, or anything
-          const at = seed.codes[next() % seed.codes.length]!;
-          work[at] = next() & 1 ? INTERESTING_CODES[next() % INTERESTING_CODES.length]! : next() & 255;
-          if (next() & 1) work[at + 1] = next() % 5; // with a short length, as fixed-size options have
-        } else if (kind === 8 && len < work.length - 64) {
-          const extra = next() % 64; // extension with random bytes
-          for (let k = 0; k < extra; k++) work[len + k] = next() & 255;
-          len += extra;
-        }
+    const pool = seeds();
+    const codes = pool.map((bytes) => codeOffsets(bytes));
+    const mutate = (work: Uint8Array, len: number, from: number): number => {
+      const seedCodes = codes[from]!;
+      const kind = next() % 9;
+      if (kind <= 1) work[next() % len]! ^= 1 << (next() % 8); // bit flip anywhere
+      else if (kind === 2 && len > 240) work[240 + (next() % (len - 240))]! ^= 1 << (next() % 8); // in the options
+      else if (kind === 3) work[next() % len] = next() & 255; // byte write
+      else if (kind === 4) len = next() % (len + 1); // truncation
+      else if (kind <= 6 && seedCodes.length > 0) {
+        // length-byte corruption: nudge by one, or set to 0, 255 or anything
+        const at = seedCodes[next() % seedCodes.length]! + 1;
+        const choice = next() % 4;
+        work[at] = choice === 0 ? work[at]! + 1 : choice === 1 ? work[at]! - 1 : choice === 2 ? (next() & 1) * 255 : next() & 255;
+      } else if (kind === 7 && seedCodes.length > 0) {
+        // code-byte rewrite: to a code the decoder treats specially, or anything
+        const at = seedCodes[next() % seedCodes.length]!;
+        work[at] = next() & 1 ? INTERESTING_CODES[next() % INTERESTING_CODES.length]! : next() & 255;
+        if (next() & 1) work[at + 1] = next() % 5; // with a short length, as fixed-size options have
+      } else if (kind === 8 && len < work.length - 64) {
+        const extra = next() % 64; // extension with random bytes
+        for (let k = 0; k < extra; k++) work[len + k] = next() & 255;
+        len += extra;
       }
-      const result = check(work.subarray(0, len), iter % 97 === 0);
-      if (typeof result === "string") throw new Error(`iteration ${iter} (seed ${SEED}): ${result}\n${hex(work.subarray(0, len))}`);
-      if (result) accepted++;
-    }
+      return len;
+    };
+    const accepted = fuzzCases(MUTATIONS, SEED, mutated(pool, new Uint8Array(2048), next, mutate), (input, iter) => check(input, iter % 97 === 0));
     const ms = performance.now() - started;
     console.log(`fuzz: ${MUTATIONS} mutated packets, ${accepted} accepted and round-tripped, ${ms.toFixed(0)} ms`);
     expect(accepted).toBeGreaterThan(MUTATIONS / 10);
@@ -131,8 +123,7 @@ describe("dhcp codec fuzz", () => {
     const started = performance.now();
     const next = prng(SEED + 1);
     const work = new Uint8Array(1500);
-    let accepted = 0;
-    for (let iter = 0; iter < RANDOM; iter++) {
+    const random = (iter: number) => {
       const len = next() % (iter % 2 === 0 ? 600 : 1500);
       for (let k = 0; k < len; k++) work[k] = next() & 255;
       if (iter % 2 === 1 && len >= 240) {
@@ -142,10 +133,9 @@ describe("dhcp codec fuzz", () => {
         // Mostly small option lengths, so random option areas parse further.
         for (let k = 241; k < len; k += 2 + (next() % 8)) work[k] = next() % 12;
       }
-      const result = check(work.subarray(0, len), false);
-      if (typeof result === "string") throw new Error(`iteration ${iter} (seed ${SEED + 1}): ${result}\n${hex(work.subarray(0, len))}`);
-      if (result) accepted++;
-    }
+      return work.subarray(0, len);
+    };
+    const accepted = fuzzCases(RANDOM, SEED + 1, random, (input) => check(input, false));
     console.log(`fuzz: ${RANDOM} random packets, ${accepted} accepted, ${(performance.now() - started).toFixed(0)} ms`);
   }, 120_000);
 

@@ -3,7 +3,7 @@
 // WISP_FUZZ_SCALE=10 for a longer run; a failure prints its seed and the input as hex.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { fuzzSeed, FUZZ_SCALE, hex, prng } from "../support/fuzz.ts";
+import { fuzzCases, fuzzSeed, FUZZ_SCALE, mutated, prng } from "../support/fuzz.ts";
 import { decodeSyslog, formatSyslog, type SdElement, type SyslogMessage } from "../../daemon/syslog/codec.ts";
 import { lineFromDatagram } from "../../daemon/syslog/line.ts";
 
@@ -60,40 +60,31 @@ describe("syslog codec fuzz", () => {
   test(`${MUTATIONS} mutated messages (bit flips, byte writes, delimiters, truncation, insertion, deletion, repetition)`, () => {
     const started = performance.now();
     const next = prng(SEED);
-    const work = new Uint8Array(4096);
-    let accepted = 0;
-    for (let iter = 0; iter < MUTATIONS; iter++) {
-      const seed = SEEDS[next() % SEEDS.length]!;
-      let len = seed.length;
-      work.set(seed);
-      const count = 1 + (next() % 4);
-      for (let m = 0; m < count && len > 0; m++) {
-        const kind = next() % 8;
-        const at = next() % len;
-        if (kind === 0) work[at]! ^= 1 << (next() % 8);
-        else if (kind === 1) work[at] = next() & 255;
-        else if (kind <= 3) work[at] = INTERESTING[next() % INTERESTING.length]!;
-        else if (kind === 4) len = next() % (len + 1);
-        else if (kind === 5 && len < work.length - 1) {
-          work.copyWithin(at + 1, at, len);
-          work[at] = INTERESTING[next() % INTERESTING.length]!;
-          len++;
-        } else if (kind === 6) {
-          const n = Math.min(len - at, 1 + (next() % 8));
-          work.copyWithin(at, at + n, len);
-          len -= n;
-        } else if (kind === 7) {
-          const n = Math.min(len - at, 1 + (next() % 16));
-          if (len + n <= work.length) {
-            work.copyWithin(at + n, at, len);
-            len += n;
-          }
+    const mutate = (work: Uint8Array, len: number): number => {
+      const kind = next() % 8;
+      const at = next() % len;
+      if (kind === 0) work[at]! ^= 1 << (next() % 8);
+      else if (kind === 1) work[at] = next() & 255;
+      else if (kind <= 3) work[at] = INTERESTING[next() % INTERESTING.length]!;
+      else if (kind === 4) len = next() % (len + 1);
+      else if (kind === 5 && len < work.length - 1) {
+        work.copyWithin(at + 1, at, len);
+        work[at] = INTERESTING[next() % INTERESTING.length]!;
+        len++;
+      } else if (kind === 6) {
+        const n = Math.min(len - at, 1 + (next() % 8));
+        work.copyWithin(at, at + n, len);
+        len -= n;
+      } else if (kind === 7) {
+        const n = Math.min(len - at, 1 + (next() % 16));
+        if (len + n <= work.length) {
+          work.copyWithin(at + n, at, len);
+          len += n;
         }
       }
-      const result = check(work.subarray(0, len));
-      if (typeof result === "string") throw new Error(`iteration ${iter} (seed ${SEED}): ${result}\n${hex(work.subarray(0, len))}`);
-      if (result) accepted++;
-    }
+      return len;
+    };
+    const accepted = fuzzCases(MUTATIONS, SEED, mutated(SEEDS, new Uint8Array(4096), next, mutate), check);
     const ms = performance.now() - started;
     console.log(`fuzz: ${MUTATIONS} mutated messages, ${accepted} accepted and round-tripped, ${ms.toFixed(0)} ms`);
     expect(accepted).toBeGreaterThan(MUTATIONS / 4);
@@ -103,17 +94,15 @@ describe("syslog codec fuzz", () => {
     const next = prng(SEED + 1);
     const work = new Uint8Array(1024);
     const prefixes = ["", "<13>", "<13>1 ", "<13>1 - - - - - [", "<13>Jan  1 00:00:00 "].map((s) => encoder.encode(s));
-    let accepted = 0;
-    for (let iter = 0; iter < RANDOM; iter++) {
+    const random = (iter: number) => {
       const prefix = prefixes[iter % prefixes.length]!;
       work.set(prefix);
       const len = prefix.length + (next() % (work.length - prefix.length));
       // Half printable ASCII (the header alphabet), half any byte.
       for (let k = prefix.length; k < len; k++) work[k] = iter & 1 ? 0x20 + (next() % 95) : next() & 255;
-      const result = check(work.subarray(0, len));
-      if (typeof result === "string") throw new Error(`iteration ${iter} (seed ${SEED + 1}): ${result}\n${hex(work.subarray(0, len))}`);
-      if (result) accepted++;
-    }
+      return work.subarray(0, len);
+    };
+    const accepted = fuzzCases(RANDOM, SEED + 1, random, check);
     console.log(`fuzz: ${RANDOM} random messages, ${accepted} accepted`);
   }, 120_000);
 

@@ -4,7 +4,7 @@
 // run; a failure prints its seed and the packet as hex.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { fuzzSeed, FUZZ_SCALE, hex, prng } from "../support/fuzz.ts";
+import { fuzzCases, fuzzSeed, FUZZ_SCALE, mutated, prng } from "../support/fuzz.ts";
 import { decodeTftp, encodeTftp, tftpLength, type TftpPacket } from "../../daemon/tftp/codec.ts";
 import { DEFAULT_NEGOTIATION, negotiate, readRequest } from "../../daemon/tftp/policy.ts";
 
@@ -55,30 +55,21 @@ describe("tftp codec fuzz", () => {
   test(`${MUTATIONS} mutated packets (bit flips, byte writes, NULs, truncation, extension)`, () => {
     const started = performance.now();
     const next = prng(SEED);
-    const work = new Uint8Array(4096);
-    let accepted = 0;
-    for (let iter = 0; iter < MUTATIONS; iter++) {
-      const seed = SEEDS[next() % SEEDS.length]!;
-      let len = seed.length;
-      work.set(seed);
-      const count = 1 + (next() % 4);
-      for (let m = 0; m < count && len > 0; m++) {
-        const kind = next() % 7;
-        if (kind <= 1) work[next() % len]! ^= 1 << (next() % 8); // bit flip
-        else if (kind === 2) work[next() % len] = next() & 255; // byte write
-        else if (kind === 3) work[next() % len] = 0; // a NUL where a string was: framing changes
-        else if (kind === 4) len = next() % (len + 1); // truncation
-        else if (kind === 5) work[next() % 2] = next() % 8; // opcode rewrite, mostly valid ones
-        else if (len < work.length - 64) {
-          const extra = next() % 64; // extension: random bytes, or strings
-          for (let k = 0; k < extra; k++) work[len + k] = next() & 1 ? next() & 255 : next() % 4 === 0 ? 0 : 97 + (next() % 26);
-          len += extra;
-        }
+    const mutate = (work: Uint8Array, len: number): number => {
+      const kind = next() % 7;
+      if (kind <= 1) work[next() % len]! ^= 1 << (next() % 8); // bit flip
+      else if (kind === 2) work[next() % len] = next() & 255; // byte write
+      else if (kind === 3) work[next() % len] = 0; // a NUL where a string was: framing changes
+      else if (kind === 4) len = next() % (len + 1); // truncation
+      else if (kind === 5) work[next() % 2] = next() % 8; // opcode rewrite, mostly valid ones
+      else if (len < work.length - 64) {
+        const extra = next() % 64; // extension: random bytes, or strings
+        for (let k = 0; k < extra; k++) work[len + k] = next() & 1 ? next() & 255 : next() % 4 === 0 ? 0 : 97 + (next() % 26);
+        len += extra;
       }
-      const result = check(work.subarray(0, len));
-      if (typeof result === "string") throw new Error(`iteration ${iter} (seed ${SEED}): ${result}\n${hex(work.subarray(0, len))}`);
-      if (result) accepted++;
-    }
+      return len;
+    };
+    const accepted = fuzzCases(MUTATIONS, SEED, mutated(SEEDS, new Uint8Array(4096), next, mutate), check);
     console.log(`fuzz: ${MUTATIONS} mutated packets, ${accepted} accepted and re-encoded, ${(performance.now() - started).toFixed(0)} ms`);
     expect(accepted).toBeGreaterThan(MUTATIONS / 10);
   }, 120_000);
@@ -86,15 +77,13 @@ describe("tftp codec fuzz", () => {
   test(`${RANDOM} random packets (random bytes after a random opcode)`, () => {
     const next = prng(SEED + 1);
     const work = new Uint8Array(1600);
-    let accepted = 0;
-    for (let iter = 0; iter < RANDOM; iter++) {
+    const random = (iter: number) => {
       const len = next() % (iter % 2 === 0 ? 64 : 1600);
       for (let k = 0; k < len; k++) work[k] = next() & 255;
       if (len >= 2) work[0] = 0, work[1] = next() % 8;
-      const result = check(work.subarray(0, len));
-      if (typeof result === "string") throw new Error(`iteration ${iter} (seed ${SEED + 1}): ${result}\n${hex(work.subarray(0, len))}`);
-      if (result) accepted++;
-    }
+      return work.subarray(0, len);
+    };
+    const accepted = fuzzCases(RANDOM, SEED + 1, random, check);
     console.log(`fuzz: ${RANDOM} random packets, ${accepted} accepted`);
   }, 120_000);
 
