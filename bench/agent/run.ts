@@ -10,11 +10,11 @@
  *   npx bun bench/agent/run.ts [--actions 50]
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { testDocker } from "../../test/support/docker.ts";
+import { importBusybox, testDocker } from "../../test/support/docker.ts";
 import { clockTicks, treeTicks } from "../support/cpu.ts";
 import { CLIENT_CPU, need, needTwoCpus, pinned, SERVER_CPU } from "../support/pinning.ts";
 import { benchRun, freeTcpPort, median, versionOf } from "../support/processes.ts";
@@ -31,29 +31,6 @@ const MAC = "02:00:00:00:be:01";
 const STATE_POLL_MS = 1_000;
 
 type Log = Record<string, unknown>;
-
-/** `docker import` of busybox with `true` linked, through the Engine API (no registry). */
-async function importImage(socket: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "wisp-bench-rootfs-"));
-  try {
-    mkdirSync(join(dir, "bin"));
-    copyFileSync("/bin/busybox", join(dir, "bin", "busybox"));
-    spawnSync("chmod", ["755", join(dir, "bin", "busybox")]);
-    for (const a of ["true", "sh"]) symlinkSync("busybox", join(dir, "bin", a));
-    const tar = spawnSync("tar", ["-C", dir, "-c", "."], { maxBuffer: 64 << 20 });
-    const [repo, tag] = IMAGE.split(":");
-    const res = await fetch(`http://docker/images/create?fromSrc=-&repo=${encodeURIComponent(repo!)}&tag=${tag}`, {
-      method: "POST",
-      unix: socket,
-      headers: { "content-type": "application/x-tar" },
-      body: tar.stdout,
-    } as RequestInit);
-    const text = await res.text();
-    if (!res.ok || text.includes('"error"')) throw new Error(`docker import ${IMAGE}: ${res.status} ${text}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** Median seconds of one `POST /images/create?fromImage=IMAGE` (the agent's pull attempt), which fails here: no registry serves the imported image. */
 async function failingPullSeconds(socket: string): Promise<number> {
@@ -146,7 +123,7 @@ async function main(): Promise<void> {
     const docker = await testDocker();
     socket = docker.socket;
     if ((await build.exited) !== 0) throw new Error(`bun build --compile: ${await new Response(build.stderr).text()}`);
-    await importImage(socket);
+    await importBusybox(socket, IMAGE, ["true", "sh"]);
     const dockerRun = pinned(CLIENT_CPU, ["docker", "-H", `unix://${socket}`, "run", "--rm", IMAGE, "true"]);
     const runOnce = () => {
       const r = spawnSync(dockerRun[0]!, dockerRun.slice(1), { encoding: "utf8" });

@@ -95,6 +95,13 @@ async function importTestImage(socket: string): Promise<void> {
   const present = await fetch(`http://docker/images/${encodeURIComponent(TEST_IMAGE)}/json`, { unix: socket } as RequestInit);
   await present.body?.cancel();
   if (present.ok) return;
+  await importBusybox(socket, TEST_IMAGE, APPLETS);
+  // On a shared daemon the image goes with the test process (a private one goes whole).
+  if (socket === DEFAULT_SOCKET) whenProcessGone(`curl -s -X DELETE --unix-socket ${DEFAULT_SOCKET} 'http://docker/images/${TEST_IMAGE}?force=1' >/dev/null`);
+}
+
+/** `docker import` through the Engine API of a rootfs holding busybox (with /tmp) as `image`, with `applets` linked to it. */
+export async function importBusybox(socket: string, image: string, applets: readonly string[]): Promise<void> {
   if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} missing (apt-get install -y busybox-static)`);
   const dir = mkdtempSync(join(tmpdir(), "wisp-rootfs-"));
   try {
@@ -102,10 +109,10 @@ async function importTestImage(socket: string): Promise<void> {
     mkdirSync(join(dir, "tmp"));
     copyFileSync(BUSYBOX, join(dir, "bin", "busybox"));
     Bun.spawnSync(["chmod", "755", join(dir, "bin", "busybox")]);
-    for (const a of APPLETS) symlinkSync("busybox", join(dir, "bin", a));
+    for (const a of applets) symlinkSync("busybox", join(dir, "bin", a));
     const tar = Bun.spawnSync(["tar", "-C", dir, "-c", "."]);
     if (tar.exitCode !== 0) throw new Error(`tar: ${tar.stderr.toString()}`);
-    const [repo, tag] = TEST_IMAGE.split(":");
+    const [repo, tag] = image.split(":");
     const res = await fetch(`http://docker/images/create?fromSrc=-&repo=${encodeURIComponent(repo!)}&tag=${tag}`, {
       method: "POST",
       unix: socket,
@@ -113,9 +120,7 @@ async function importTestImage(socket: string): Promise<void> {
       body: tar.stdout,
     } as RequestInit);
     const text = await res.text();
-    if (!res.ok || text.includes('"error"')) throw new Error(`docker import ${TEST_IMAGE}: ${res.status} ${text}`);
-    // On a shared daemon the image goes with the test process (a private one goes whole).
-    if (socket === DEFAULT_SOCKET) whenProcessGone(`curl -s -X DELETE --unix-socket ${DEFAULT_SOCKET} 'http://docker/images/${TEST_IMAGE}?force=1' >/dev/null`);
+    if (!res.ok || text.includes('"error"')) throw new Error(`docker import ${image}: ${res.status} ${text}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
