@@ -11,11 +11,12 @@
  * recorded too. `--baseline DIR`: wispd from DIR (a checkout of an earlier commit) is measured in
  * the same rounds, for a before/after table.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startBaselineWispd } from "../http/baseline.ts";
+import { commitOf } from "../support/baseline.ts";
 import { clockTicks, treeTicks } from "../support/cpu.ts";
 import { startNginx } from "../support/nginx.ts";
 import { CLIENT_CPU, need, needTwoCpus, SERVER_CPU } from "../support/pinning.ts";
@@ -197,15 +198,6 @@ ${r.measurements.map((m) => `| ${m.round} | ${m.server} | ${m.target} | ${f(m.re
 Conditions: ${machineLine(r.host)} Versions:
 ${Object.entries(r.versions).map(([k, v]) => `${k} \`${v}\``).join(", ")}.
 `;
-}
-
-/** The commit a baseline directory holds: its `.commit` file, else its path. */
-function commitOf(dir: string): string {
-  try {
-    return readFileSync(join(dir, ".commit"), "utf8").trim();
-  } catch {
-    return dir;
-  }
 }
 
 await main();

@@ -20,6 +20,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startBaselineWispd } from "../http/baseline.ts";
+import { commitOf } from "../support/baseline.ts";
 import { busyShare, clockTicks, cpuTicks, sampleTree, treeTicks } from "../support/cpu.ts";
 import { CLIENT_CPU, need, needTwoCpus, pinned, SERVER_CPU } from "../support/pinning.ts";
 import { benchRun, freeUdpPort, median, ProcessSet, versionOf, waitUntil } from "../support/processes.ts";
@@ -320,15 +321,6 @@ the load): read a before/after difference smaller than that as noise, and repeat
 ${rows.join("\n")}
 
 `;
-}
-
-/** The commit a baseline directory holds: its `.commit` file, else its path. */
-function commitOf(dir: string): string {
-  try {
-    return readFileSync(join(dir, ".commit"), "utf8").trim();
-  } catch {
-    return dir;
-  }
 }
 
 await main();
