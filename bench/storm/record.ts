@@ -9,6 +9,19 @@ import { machineLine, resultPaths, type Machine } from "../support/results.ts";
 import { lineChart } from "../support/svg.ts";
 import type { StageSummary, StormFigures } from "./report.ts";
 
+/** The PostgreSQL server wispd ran on (the storm's own cluster), measured apart from wispd. */
+export interface StoreServer {
+  /** CPU seconds of the postmaster and its backends (reaped ones included) during the storm. */
+  cpuSeconds: number;
+  /** cpuSeconds over the storm's wall time. */
+  cpuShare: number;
+  /** Highest sum of its processes' VmRSS (shared buffers count once per process that touched them). */
+  peakRssSumMb: number;
+  /** Highest sum of its processes' PSS (shared pages divided among them). */
+  peakPssSumMb: number;
+  peakProcesses: number;
+}
+
 /** One server's (or the baseline's) storm. */
 export interface ServerRun {
   label: string;
@@ -32,6 +45,8 @@ export interface ServerRun {
   /** UDP datagrams dropped for want of receive buffer during the storm, per namespace (total, and per listening port of the server). */
   udpDrops?: { server: { total: number; byPort: Record<string, number> }; generator: { total: number; byPort: Record<string, number> } };
   workflowStates?: Record<string, number>;
+  /** The PostgreSQL server's figures when the storm started it (wispd's own are the server's above). */
+  storeServer?: StoreServer;
 }
 
 /** One invocation of bench/storm/run.ts. */
@@ -44,7 +59,7 @@ export interface StormRun {
   initrdBytes: number;
   ipxeBytes: number;
   loopbackBytesPerSecond: number;
-  /** wispd's store (the storm runs it on its embedded PGlite). */
+  /** wispd's store: PGlite (embedded; runs recorded before the field existed used it too) or PostgreSQL. */
   store?: string;
   machine: Machine;
   versions: Record<string, string>;
@@ -85,8 +100,9 @@ export function stormMarkdown(rec: StormRecord): string {
     "- **Network.** wispd (or dnsmasq + nginx) in one network namespace, pinned to CPU 0; the load generator in another, pinned to CPU 1, joined by a veth pair. Every machine's address is on the generator's end of the link, so its TFTP, HTTP and metadata come from its own address (wispd's metadata identifies the machine by it).",
     "- **DHCP through a relay.** One UDP socket on the relay's address and port 67 forwards every machine's DISCOVER and REQUEST with giaddr set (hops 1), as a relay agent does, and receives the server's answers to the relay, matched by xid. Debian's dhcrelay in a namespace would need a DHCP client per machine behind it (5,000 dhclient processes on 2 cores), which measures the clients, not the server; one socket in one process scales to 5,000 machines.",
     "- **Each machine** (bench/storm/machine.ts): DISCOVER/REQUEST as a BIOS PXE ROM (vendor class `PXEClient:Arch:00000`, retransmitted after 4, 8, 16, 32 s, then failed), TFTP of the boot file the ACK names (Debian's `undionly.kpxe`, blksize 1456 and tsize, 2 s timeout, 5 retries, size checked), DISCOVER/REQUEST as iPXE (user class `iPXE`, 1, 2, 4, 8 s), GET of the script URL the ACK names, GET of the kernel and initrd URLs in the script (sizes checked; each GET tried 1 + 5 times 2 s apart, as Wisp's script does; 30 s without data fails a try), `GET /2009-04-04/meta-data/hostname` (must be the machine's name), then the agent protocol on its own gRPC channel (`GetAction`, `ReportActionStatus` RUNNING then SUCCESS, for 3 actions; back-off 1 -> 5 s on NOT_FOUND; 180 s in all). A stage out of retries fails the machine. The workflows' states are read through the API afterwards.",
+    "- **Store.** wispd runs on its embedded PGlite (`--store pglite`, the default) or on PostgreSQL (`--store postgres`, labels end in `-pg`). For PostgreSQL the storm starts a throw-away cluster of Debian's `postgresql` package: `initdb` (trust authentication, UTF8) into the scratch directory, then `postgres` as the `postgres` user pinned to CPU 0 with wispd, with PostgreSQL's defaults (shared_buffers, max_connections 100, fsync and synchronous_commit on) but for where it listens: `listen_addresses=''` (no TCP) and its unix socket in the scratch directory. A socket is a file, so wispd reaches it from its own network namespace; wispd gets `--database-url postgres:///postgres` with `PGHOST` and `PGUSER` in its environment (postgres.js does not read libpq's `?host=/dir`). wispd's pool of 10 connections and its LISTEN connection are far under max_connections, so nothing is tuned. The cluster is stopped (fast shutdown) after wispd, before the baseline, and removed with the scratch directory. `--database-url` uses an existing PostgreSQL instead, unmeasured.",
     "- **Baseline.** The same machines' DHCP, TFTP, script, kernel and initrd stages against dnsmasq (the same reservations, TFTP of the same file, iPXE's user class gets the script URL) and nginx (a static script naming the same kernel and initrd), with `tftp-max` 1024 (wispd's own limit of concurrent transfers).",
-    "- **Figures.** Completion: from the storm's start until the last machine ended. Per stage: p50/p99 over the machines that got through it. Server CPU: the process tree's time from /proc between the generator's start and end lines; share = CPU seconds over the storm's wall time. Peak RSS: VmHWM of wispd (and the highest VmRSS sampled every 200 ms). The byte-transfer bound: the bytes the storm moved (TFTP and HTTP bodies) at the loopback HTTP throughput measured in the same run (wrk, 4 connections, against nginx serving the initrd), the least time any server could have taken; efficiency is that bound over the completion time.",
+    "- **Figures.** Completion: from the storm's start until the last machine ended. Per stage: p50/p99 over the machines that got through it. Server CPU: the process tree's time from /proc between the generator's start and end lines; share = CPU seconds over the storm's wall time. Peak RSS: VmHWM of wispd (and the highest VmRSS sampled every 200 ms). On PostgreSQL, wispd's CPU and RSS are wispd's alone; the PostgreSQL server's are given apart: its CPU is the postmaster's tree (backends, and those it reaped) over the same window, its memory the highest sum over its processes, sampled every 200 ms, of VmRSS (which counts the shared buffers once per process that touched them, so overstates) and of PSS (shared pages divided among the processes: what the cluster holds). The byte-transfer bound: the bytes the storm moved (TFTP and HTTP bodies) at the loopback HTTP throughput measured in the same run (wrk, 4 connections, against nginx serving the initrd), the least time any server could have taken; efficiency is that bound over the completion time.",
     "- **Load.** The machine is shared with other engineers' test runs and benchmarks (some pin their own servers to CPU 0 too): their load falls on both CPUs during a run, so absolute figures move from run to run. Each run gives the load averages and, per server, the seconds its threads were runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat): when that is larger than its CPU time, the server was starved by other work, not busy with the storm.",
     "",
   ];
@@ -113,6 +129,10 @@ export function stormMarkdown(rec: StormRecord): string {
     row("server threads runnable but waiting for a CPU (s)", (r) => f1(r.serverWaitSeconds ?? NaN));
     row("load generator CPU (s)", (r) => f1(r.clientCpuSeconds));
     row("server peak RSS sampled (MB)", (r) => f1(r.peakRssMb));
+    if (cols.some((r) => r.storeServer)) {
+      row("PostgreSQL server CPU (s) / share of storm", (r) => (r.storeServer ? `${f1(r.storeServer.cpuSeconds)} / ${(r.storeServer.cpuShare * 100).toFixed(0)} %` : "–"));
+      row("PostgreSQL peak memory, summed over its processes: RSS / PSS (MB)", (r) => (r.storeServer ? `${f1(r.storeServer.peakRssSumMb)} / ${f1(r.storeServer.peakPssSumMb)}` : "–"));
+    }
     row("DHCP messages sent / answered in time / late", (r) => `${r.dhcp.sent} / ${r.dhcp.answered} / ${r.dhcp.stray}`);
     row("UDP drops, server side (port 67 / 69 / all)", (r) => (r.udpDrops ? `${r.udpDrops.server.byPort["67"] ?? "–"} / ${r.udpDrops.server.byPort["69"] ?? "–"} / ${r.udpDrops.server.total}` : "–"));
     row("UDP drops, load generator", (r) => (r.udpDrops ? String(r.udpDrops.generator.total) : "–"));

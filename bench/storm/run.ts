@@ -5,10 +5,11 @@
  * and initrd over HTTP, a metadata request and the agent protocol until SUCCESS. Then the same
  * machines' DHCP+TFTP+HTTP stages against dnsmasq and nginx, the static baseline. wispd (or
  * dnsmasq and nginx) run in their own network namespace on CPU 0; the load generator in another
- * on CPU 1. Method: docs/benchmarks/storm.md.
+ * on CPU 1. wispd's store is its embedded PGlite or PostgreSQL (a throw-away cluster on CPU 0,
+ * reached over a unix socket, or one given by URL). Method: docs/benchmarks/storm.md.
  *
  *   sudo npx bun bench/storm/run.ts [--machines 1000] [--arrival burst|spread:30s]
- *        [--kernel-size 1M] [--initrd-size 4M] [--no-baseline] [--quick]
+ *        [--kernel-size 1M] [--initrd-size 4M] [--store pglite|postgres] [--no-baseline] [--quick]
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,12 +21,13 @@ import { createTopology, destroyTopology, sh, topologyNames, type Link } from ".
 import { clockTicks, treeTicks } from "../support/cpu.ts";
 import { startNginx } from "../support/nginx.ts";
 import { CLIENT_CPU, need, needTwoCpus, SERVER_CPU } from "../support/pinning.ts";
+import { postgresBin, startPostgres, treeMemoryKb, type BenchPostgres } from "../support/postgres.ts";
 import { benchRun, versionOf } from "../support/processes.ts";
 import { machine } from "../support/results.ts";
 import { runWrk } from "../support/wrk.ts";
 import type { ClientConfig, ClientResult } from "./client.ts";
 import { IPXE_BACKOFF_MS, PXE_BACKOFF_MS, HTTP_RETRY_DELAY_MS, HTTP_TRIES, STAGES, STATIC_STAGES, type BootPlan, type Stage } from "./machine.ts";
-import { recordRun, type ServerRun, type StormRun } from "./record.ts";
+import { recordRun, type ServerRun, type StoreServer, type StormRun } from "./record.ts";
 import { completionCurve, failureSummary, stageSummaries, stormFigures, transferBound } from "./report.ts";
 import { GRPC_PORT, INITRD_FILE, IPXE_DIR, IPXE_FILE, KERNEL_FILE, NAMESPACE, Servers, startBaseline, startStormWispd, stormDocuments } from "./servers.ts";
 
@@ -45,7 +47,15 @@ const HELP = `usage: sudo npx bun bench/storm/run.ts [options]   (root: it creat
   --log-level L        wispd's log level (default info, as deployed)
   --quick              20 machines, 256K kernel, 1M initrd; records nothing
   --no-record          print the figures only (e.g. a run under --profile)
-  --label NAME         key of this run in bench/results/storm.json (default <machines>-<arrival>-<sizes>)
+  --store S            wispd's store: pglite (embedded, the default) or postgres (a throw-away cluster of
+                       Debian's postgresql on the server CPU, reached over a unix socket in the scratch
+                       directory; its CPU and memory are measured beside wispd's)
+  --database-url URL   use this PostgreSQL instead of starting one (implies --store postgres; its CPU and
+                       memory are not measured). It must be reachable from wispd's network namespace, which
+                       has only its link to the load generator: a unix socket, given as postgres:///DB with
+                       PGHOST=<socket dir> (and PGUSER) in the environment, which wispd inherits
+  --label NAME         key of this run in bench/results/storm.json (default <machines>-<arrival>-<sizes>,
+                       with -pg for PostgreSQL)
   --keep               keep the scratch directory (logs, configs)
   -h, --help           this text`;
 
@@ -62,6 +72,23 @@ export function parseArrival(text: string): number {
   const m = /^spread:(\d+(?:\.\d+)?)s?$/.exec(text);
   if (!m) throw new Error(`--arrival "${text}": expected burst or spread:<seconds>s`);
   return Number(m[1]) * 1000;
+}
+
+/** wispd's store for a run: its embedded PGlite, or PostgreSQL (started by the storm unless a URL is given). */
+export type StormStore = { kind: "pglite" } | { kind: "postgres"; url?: string };
+
+/** The store from --store and --database-url; throws naming the flag on a bad value or a contradiction. */
+export function parseStore(store: string | undefined, databaseUrl: string | undefined): StormStore {
+  if (store !== undefined && store !== "pglite" && store !== "postgres") throw new Error(`--store "${store}": expected pglite or postgres`);
+  if (databaseUrl === undefined) return { kind: store ?? "pglite" };
+  if (store === "pglite") throw new Error("--database-url needs --store postgres (or no --store)");
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw new Error(`--database-url "${databaseUrl}": expected a postgres:// URL`);
+  return { kind: "postgres", url: databaseUrl };
+}
+
+/** The run's default label: machines, arrival and sizes, with -pg when wispd ran on PostgreSQL. */
+export function defaultLabel(machines: number, arrival: string, kernelSize: string, initrdSize: string, store: StormStore): string {
+  return `${machines}-${arrival}-${kernelSize}+${initrdSize}${store.kind === "postgres" ? "-pg" : ""}`;
 }
 
 const log = (line: string) => console.error(`storm: ${line}`);
@@ -138,7 +165,7 @@ const dropDelta = (a: ReturnType<typeof udpDrops>, b: ReturnType<typeof udpDrops
 });
 
 /** Runs the client in the generator namespace; samples the servers' CPU and RSS between its start and end lines. */
-async function runClient(dir: string, name: string, namespaces: { generator: string; server: string }, config: ClientConfig, serverPids: number[]): Promise<{ result: ClientResult; serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number; serverWaitSeconds: number; peakRssMb: number; drops: { server: ReturnType<typeof udpDrops>; generator: ReturnType<typeof udpDrops> } }> {
+async function runClient(dir: string, name: string, namespaces: { generator: string; server: string }, config: ClientConfig, serverPids: number[], storePid?: number): Promise<{ result: ClientResult; serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number; serverWaitSeconds: number; peakRssMb: number; store?: StoreServer; drops: { server: ReturnType<typeof udpDrops>; generator: ReturnType<typeof udpDrops> } }> {
   const before = { server: udpDrops(namespaces.server), generator: udpDrops(namespaces.generator) };
   const generatorNs = namespaces.generator;
   const file = join(dir, `${name}-client.json`);
@@ -150,10 +177,18 @@ async function runClient(dir: string, name: string, namespaces: { generator: str
   let serverTicks0 = 0;
   let clientTicks0 = 0;
   let t0 = 0;
-  let out: { serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number; serverWaitSeconds: number } | undefined;
+  let out: { serverCpuSeconds: number; clientCpuSeconds: number; stormSeconds: number; serverWaitSeconds: number; storeCpuSeconds?: number } | undefined;
   let peakRssKb = 0;
+  // The store's server (PostgreSQL), apart: its processes' RSS and PSS summed, at their highest.
+  const storePeak = { rss: 0, pss: 0, processes: 0 };
+  let storeTicks0 = 0;
   const rss = setInterval(() => {
     for (const pid of serverPids) peakRssKb = Math.max(peakRssKb, vmKb(pid, "VmRSS") || 0);
+    if (storePid === undefined) return;
+    const m = treeMemoryKb(storePid);
+    storePeak.rss = Math.max(storePeak.rss, m.rss);
+    storePeak.pss = Math.max(storePeak.pss, m.pss);
+    storePeak.processes = Math.max(storePeak.processes, m.processes);
   }, 200);
   const ticks = () => serverPids.reduce((a, p) => a + treeTicks(p), 0);
   let result: ClientResult | undefined;
@@ -167,11 +202,13 @@ async function runClient(dir: string, name: string, namespaces: { generator: str
         serverTicks0 = ticks();
         sched0 = sched();
         clientTicks0 = treeTicks(proc.pid!);
+        if (storePid !== undefined) storeTicks0 = treeTicks(storePid);
         t0 = performance.now();
       } else if (line === "storm end") {
         const hz = clockTicks();
         const s1 = sched();
         out = { serverCpuSeconds: (ticks() - serverTicks0) / hz, clientCpuSeconds: (treeTicks(proc.pid!) - clientTicks0) / hz, stormSeconds: (performance.now() - t0) / 1000, serverWaitSeconds: waitBetween(sched0, s1) };
+        if (storePid !== undefined) out.storeCpuSeconds = (treeTicks(storePid) - storeTicks0) / hz;
       } else if (line.startsWith("{")) {
         result = JSON.parse(line) as ClientResult;
       }
@@ -181,7 +218,8 @@ async function runClient(dir: string, name: string, namespaces: { generator: str
   clearInterval(rss);
   if (!result || !out) throw new Error(`the storm client exited ${code} without a result`);
   const drops = { server: dropDelta(before.server, udpDrops(namespaces.server)), generator: dropDelta(before.generator, udpDrops(namespaces.generator)) };
-  return { result, ...out, peakRssMb: peakRssKb / 1024, drops };
+  const store = out.storeCpuSeconds === undefined ? undefined : { cpuSeconds: out.storeCpuSeconds, cpuShare: out.storeCpuSeconds / out.stormSeconds, peakRssSumMb: storePeak.rss / 1024, peakPssSumMb: storePeak.pss / 1024, peakProcesses: storePeak.processes };
+  return { result, ...out, peakRssMb: peakRssKb / 1024, store, drops };
 }
 
 function summarise(label: string, result: ClientResult, stages: readonly Stage[], m: Awaited<ReturnType<typeof runClient>>, bytesPerSecond: number): Omit<ServerRun, "processes"> {
@@ -201,6 +239,7 @@ function summarise(label: string, result: ClientResult, stages: readonly Stage[]
     applySeconds: result.applySeconds,
     udpDrops: m.drops,
     serverWaitSeconds: m.serverWaitSeconds,
+    ...(m.store ? { storeServer: m.store } : {}),
   };
 }
 
@@ -219,6 +258,8 @@ async function main(): Promise<void> {
       "data-dir": { type: "string" },
       "agent-deadline": { type: "string", default: "180" },
       "no-record": { type: "boolean", default: false },
+      store: { type: "string" },
+      "database-url": { type: "string" },
       quick: { type: "boolean", default: false },
       label: { type: "string" },
       keep: { type: "boolean", default: false },
@@ -232,12 +273,15 @@ async function main(): Promise<void> {
   const spreadMs = parseArrival(values.arrival!);
   const kernelBytes = parseSize(values["kernel-size"] ?? (quick ? "256K" : "1M"));
   const initrdBytes = parseSize(values["initrd-size"] ?? (quick ? "1M" : "4M"));
+  const store = parseStore(values.store, values["database-url"]);
   if (process.getuid?.() !== 0) throw new Error("the storm creates network namespaces: run it as root");
   needTwoCpus();
   const tools: [string, string][] = [["ip", "iproute2"], ["curl", "curl"], ["ss", "iproute2"]];
   if (!values["no-baseline"]) tools.push(["dnsmasq", "dnsmasq-base"], ["nginx", "nginx-light"]);
   if (!values["no-bound"]) tools.push(["nginx", "nginx-light"], ["wrk", "wrk"]);
   for (const [tool, pkg] of tools) need(tool, pkg);
+  // Throws naming the package when Debian's PostgreSQL server is not installed.
+  if (store.kind === "postgres" && !store.url) postgresBin();
 
   // The code wispd runs is the working tree as it starts: the commit then (others may commit during a run).
   const commit = sh(["git", "-C", join(import.meta.dir, "..", ".."), "log", "-1", "--format=%h"], { allowFail: true }).trim() || "unknown";
@@ -246,10 +290,16 @@ async function main(): Promise<void> {
   const topo = topologyNames(["storm"]);
   const link: Link = topo.links.storm!;
   const servers = new Servers();
-  const { dir, procs, cleanup } = benchRun("storm", () => destroyTopology(topo));
   const started = machine();
   const arrival = values.arrival!;
-  const label = values.label ?? `${n}-${arrival}-${values["kernel-size"] ?? (quick ? "256K" : "1M")}+${values["initrd-size"] ?? (quick ? "1M" : "4M")}`;
+  const label = values.label ?? defaultLabel(n, arrival, values["kernel-size"] ?? (quick ? "256K" : "1M"), values["initrd-size"] ?? (quick ? "1M" : "4M"), store);
+  let pg: BenchPostgres | undefined;
+  // On SIGINT benchRun's cleanup runs this before the scratch directory (the cluster's) goes.
+  const { dir, procs, cleanup } = benchRun("storm", () => {
+    servers.terminate();
+    pg?.stop();
+    destroyTopology(topo);
+  });
   try {
     createTopology(topo);
     // Each machine's address on the generator's link, so its TFTP, HTTP and metadata come from it.
@@ -283,7 +333,17 @@ async function main(): Promise<void> {
     log(`wispd: ${n} machines, arrival ${arrival}, kernel ${kernelBytes} B, initrd ${initrdBytes} B`);
     const profileDir = values.profile ? resolve(values.profile) : undefined;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
-    const wispd = await startStormWispd(servers, dir, link, SERVER_CPU, artifacts, values["log-level"]!, profileDir, values["data-dir"] && resolve(values["data-dir"]));
+    let database: { url: string; env: Record<string, string> } | undefined;
+    if (store.kind === "postgres" && store.url) database = { url: store.url, env: {} };
+    else if (store.kind === "postgres") {
+      // Part of the server side: on the server CPU, as wispd.
+      pg = startPostgres(dir, SERVER_CPU);
+      await pg.waitReady();
+      database = { url: pg.url, env: pg.env };
+      log(`PostgreSQL: ${pg.version}, pid ${pg.pid}, socket in ${pg.socketDir}`);
+    }
+    const storeName = store.kind === "pglite" ? "PGlite" : pg ? `PostgreSQL ${/\d+(\.\d+)*/.exec(pg.version)?.[0] ?? ""}, started by the storm (unix socket)` : "PostgreSQL (--database-url)";
+    const wispd = await startStormWispd(servers, dir, link, SERVER_CPU, artifacts, values["log-level"]!, profileDir, values["data-dir"] && resolve(values["data-dir"]), database);
     const docs = stormDocuments(hosts, net);
     const grpcLimits = { ...limits, grpcAddress: `${link.serverIp}:${GRPC_PORT}`, agentToken: wispd.agentToken };
     const apply = { url: wispd.url, token: wispd.apiToken, documents: docs, batch: 500, readyPath: `/ipxe/script/${hosts[n - 1]!.mac}/auto.ipxe` };
@@ -292,21 +352,24 @@ async function main(): Promise<void> {
     let applySeconds: number | undefined;
     if (!values["no-static"]) {
       log("wispd, DHCP+TFTP+HTTP stages only (as the baseline)");
-      const s = await runClient(dir, "wispd-static", nss, { ...base, plan: { ...plan, stages: STATIC_STAGES }, limits: grpcLimits, apply }, [wispd.pid]);
+      const s = await runClient(dir, "wispd-static", nss, { ...base, plan: { ...plan, stages: STATIC_STAGES }, limits: grpcLimits, apply }, [wispd.pid], pg?.pid);
       applySeconds = s.result.applySeconds;
       wispdStatic = { ...summarise("wispd (DHCP, TFTP, HTTP)", s.result, STATIC_STAGES, s, wrk.bytesPerSecond), processes: "wispd (DHCP, TFTP, HTTP)" };
       log(`wispd static: ${wispdStatic.figures.succeeded}/${n} booted in ${wispdStatic.figures.completionSeconds.toFixed(1)} s, ${wispdStatic.figures.failed} failed; CPU ${wispdStatic.serverCpuSeconds.toFixed(1)} s`);
     }
     log("wispd, every stage");
-    const w = await runClient(dir, "wispd", nss, { ...base, plan, limits: grpcLimits, apply: wispdStatic ? undefined : apply }, [wispd.pid]);
+    const w = await runClient(dir, "wispd", nss, { ...base, plan, limits: grpcLimits, apply: wispdStatic ? undefined : apply }, [wispd.pid], pg?.pid);
     const states = JSON.parse(sh(["ip", "netns", "exec", topo.generatorNs, "curl", "-sf", "--max-time", "60", "-H", `authorization: Bearer ${wispd.apiToken}`, `${wispd.url}/api/v1/namespaces/${NAMESPACE}/workflows`])) as { items?: { status?: { state?: string } }[] } | { status?: { state?: string } }[];
     const workflowStates: Record<string, number> = {};
     for (const wf of Array.isArray(states) ? states : (states.items ?? [])) workflowStates[wf.status?.state ?? "?"] = (workflowStates[wf.status?.state ?? "?"] ?? 0) + 1;
     const wispdRun: ServerRun = { ...summarise("wispd", w.result, STAGES, w, wrk.bytesPerSecond), applySeconds: applySeconds ?? w.result.applySeconds, vmHwmMb: vmKb(wispd.pid, "VmHWM") / 1024, processes: "wispd", workflowStates };
     // Bun writes the CPU profile as wispd exits; its clean shutdown may take a while after a storm.
     const stopGraceMs = profileDir ? 120_000 : 10_000;
-    log(`wispd: ${wispdRun.figures.succeeded}/${n} booted in ${wispdRun.figures.completionSeconds.toFixed(1)} s, ${wispdRun.figures.failed} failed; workflows ${JSON.stringify(workflowStates)}; CPU ${wispdRun.serverCpuSeconds.toFixed(1)} s, RSS peak ${wispdRun.peakRssMb.toFixed(0)} MB (VmHWM ${wispdRun.vmHwmMb!.toFixed(0)} MB)`);
+    const pgLine = wispdRun.storeServer ? `; PostgreSQL server CPU ${wispdRun.storeServer.cpuSeconds.toFixed(1)} s, RSS summed over its processes peak ${wispdRun.storeServer.peakRssSumMb.toFixed(0)} MB (PSS ${wispdRun.storeServer.peakPssSumMb.toFixed(0)} MB, ${wispdRun.storeServer.peakProcesses} processes)` : "";
+    log(`wispd (${storeName}): ${wispdRun.figures.succeeded}/${n} booted in ${wispdRun.figures.completionSeconds.toFixed(1)} s, ${wispdRun.figures.failed} failed; workflows ${JSON.stringify(workflowStates)}; wispd CPU ${wispdRun.serverCpuSeconds.toFixed(1)} s, RSS peak ${wispdRun.peakRssMb.toFixed(0)} MB (VmHWM ${wispdRun.vmHwmMb!.toFixed(0)} MB)${pgLine}`);
     await servers.stop(stopGraceMs);
+    // wispd is gone: the cluster goes too, before the baseline has the server CPU.
+    pg?.stop();
 
     let baseline: ServerRun | undefined;
     if (!values["no-baseline"]) {
@@ -328,8 +391,8 @@ async function main(): Promise<void> {
       ipxeBytes,
       loopbackBytesPerSecond: wrk.bytesPerSecond,
       machine: started,
-      store: "PGlite",
-      versions: { commit, wispd: JSON.parse(readFileSync(join(import.meta.dir, "..", "..", "package.json"), "utf8")).version, bun: Bun.version, dnsmasq: versionOf(["dnsmasq", "--version"]), nginx: versionOf(["nginx", "-v"]) },
+      store: storeName,
+      versions: { commit, wispd: JSON.parse(readFileSync(join(import.meta.dir, "..", "..", "package.json"), "utf8")).version, bun: Bun.version, dnsmasq: versionOf(["dnsmasq", "--version"]), nginx: versionOf(["nginx", "-v"]), ...(pg ? { postgresql: pg.version } : {}) },
       wispd: wispdRun,
       wispdStatic,
       baseline,
@@ -337,9 +400,11 @@ async function main(): Promise<void> {
     const written = values["no-record"] ? [] : recordRun(run, quick);
     for (const f of written) log(`wrote ${f}`);
     for (const r of [wispdStatic, wispdRun, baseline]) if (r && r.figures.failed > 0) log(`${r.processes}: ${r.figures.failed} machines failed: ${JSON.stringify(r.failures.reasons)}`);
-    console.log(JSON.stringify({ label, wispd: wispdRun.figures, baseline: baseline?.figures }));
+    const resources = { cpuSeconds: wispdRun.serverCpuSeconds, peakRssMb: wispdRun.peakRssMb, vmHwmMb: wispdRun.vmHwmMb };
+    console.log(JSON.stringify({ label, store: storeName, wispd: wispdRun.figures, resources: { wispd: resources, postgres: wispdRun.storeServer }, baseline: baseline?.figures }));
   } finally {
     await servers.stop();
+    pg?.stop();
     if (values.keep) log(`kept ${dir}`);
     else await cleanup();
     if (values.keep) destroyTopology(topo);

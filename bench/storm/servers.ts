@@ -81,10 +81,14 @@ function tail(path: string): string {
 /** Servers started for a run; stop() ends them (SIGTERM, SIGKILL after a bounded wait), also on failure. */
 export class Servers {
   private readonly live: ReturnType<typeof Bun.spawn>[] = [];
-  spawn(argv: string[], logFile: string): ReturnType<typeof Bun.spawn> {
-    const p = Bun.spawn(argv, { stdout: Bun.file(logFile), stderr: Bun.file(logFile), stdin: "ignore" });
+  spawn(argv: string[], logFile: string, env: Record<string, string> = {}): ReturnType<typeof Bun.spawn> {
+    const p = Bun.spawn(argv, { stdout: Bun.file(logFile), stderr: Bun.file(logFile), stdin: "ignore", env: { ...process.env, ...env } });
     this.live.push(p);
     return p;
+  }
+  /** SIGTERM to each still running, not waited for: a SIGINT handler's first step, before what they use goes. */
+  terminate(): void {
+    for (const p of this.live) if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
   }
   async stop(graceMs = 10_000): Promise<void> {
     const alive = this.live.splice(0).filter((p) => p.exitCode === null && p.signalCode === null);
@@ -103,8 +107,11 @@ export interface StormWispd {
   logFile: string;
 }
 
-/** Starts wispd on the link's server address with every service the storm uses. */
-export async function startStormWispd(procs: Servers, dir: string, link: Link, cpu: number, artifactsDir: string, logLevel: string, profileDir?: string, givenDataDir?: string): Promise<StormWispd> {
+/**
+ * Starts wispd on the link's server address with every service the storm uses; on PostgreSQL when
+ * `database` is given (its URL, and the environment postgres.js reads beside it, e.g. PGHOST).
+ */
+export async function startStormWispd(procs: Servers, dir: string, link: Link, cpu: number, artifactsDir: string, logLevel: string, profileDir?: string, givenDataDir?: string, database?: { url: string; env: Record<string, string> }): Promise<StormWispd> {
   const dataDir = givenDataDir ?? join(dir, "wispd-data");
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(dir, "wispd.log");
@@ -126,8 +133,10 @@ export async function startStormWispd(procs: Servers, dir: string, link: Link, c
     "--artifacts-dir", artifactsDir,
     "--agent-auth", "token",
     "--log-level", logLevel,
+    // The data directory still holds the API and agent tokens.
+    ...(database ? ["--database-url", database.url] : []),
   ];
-  const proc = procs.spawn(inNamespace(link.serverNs, cpu, argv), logFile);
+  const proc = procs.spawn(inNamespace(link.serverNs, cpu, argv), logFile, database?.env);
   const url = `http://${link.serverIp}:${HTTP_PORT}`;
   await waitHttpIn(link.serverNs, `${url}/healthz`, "wispd", proc, logFile);
   return { pid: proc.pid, url, apiToken: readFileSync(join(dataDir, "api-token"), "utf8").trim(), agentToken: readFileSync(join(dataDir, "agent-token"), "utf8").trim(), logFile };

@@ -12,7 +12,8 @@ import { arrivalMs } from "../../bench/storm/client.ts";
 import { bootMachine, HTTP_RETRY_DELAY_MS, IPXE_BACKOFF_MS, PXE_BACKOFF_MS, scriptUrls, STAGES, STATIC_STAGES, withBackoff, type BootPlan, type DhcpAnswer, type MachineIo, type MachineSpec } from "../../bench/storm/machine.ts";
 import { clientMessage, readAnswer, xidFor } from "../../bench/storm/relay.ts";
 import { completionCurve, failureSummary, percentile, stageSummaries, stormFigures, transferBound } from "../../bench/storm/report.ts";
-import { parseArrival, parseSize, waitBetween } from "../../bench/storm/run.ts";
+import { stormMarkdown, type ServerRun, type StormRun } from "../../bench/storm/record.ts";
+import { defaultLabel, parseArrival, parseSize, parseStore, waitBetween } from "../../bench/storm/run.ts";
 import { lineChart, niceMax } from "../../bench/support/svg.ts";
 import { dhcpRows } from "../../bench/summary.ts";
 
@@ -263,6 +264,40 @@ describe("storm report", () => {
     expect(parseArrival("burst")).toBe(0);
     expect(parseArrival("spread:30s")).toBe(30_000);
     expect(() => parseArrival("later")).toThrow('--arrival "later"');
+  });
+
+  test("the store from --store and --database-url: PGlite by default, -pg labels, contradictions named", () => {
+    expect(parseStore(undefined, undefined)).toEqual({ kind: "pglite" });
+    expect(parseStore("pglite", undefined)).toEqual({ kind: "pglite" });
+    expect(parseStore("postgres", undefined)).toEqual({ kind: "postgres" });
+    expect(parseStore(undefined, "postgres:///wisp")).toEqual({ kind: "postgres", url: "postgres:///wisp" });
+    expect(parseStore("postgres", "postgresql://u@db.example/wisp")).toEqual({ kind: "postgres", url: "postgresql://u@db.example/wisp" });
+    expect(() => parseStore("mysql", undefined)).toThrow('--store "mysql"');
+    expect(() => parseStore("pglite", "postgres:///wisp")).toThrow("--database-url needs --store postgres");
+    expect(() => parseStore(undefined, "mysql://x/y")).toThrow('--database-url "mysql://x/y"');
+    expect(defaultLabel(1000, "burst", "1M", "4M", { kind: "pglite" })).toBe("1000-burst-1M+4M");
+    expect(defaultLabel(1000, "burst", "1M", "4M", { kind: "postgres" })).toBe("1000-burst-1M+4M-pg");
+  });
+
+  test("the Markdown names the store and gives the PostgreSQL server's CPU and memory apart from wispd's", () => {
+    const server = (extra: Partial<ServerRun> = {}): ServerRun => ({
+      label: "wispd", processes: "wispd", figures: stormFigures(records as never), stages: [], failures: { count: 0, byStage: {}, reasons: [] }, curve: [],
+      bound: { boundSeconds: 1, efficiency: 0.5 }, serverCpuSeconds: 20, serverCpuShare: 0.5, clientCpuSeconds: 3, peakRssMb: 150, dhcp: { sent: 1, answered: 1, stray: 0 }, ...extra,
+    });
+    const run = (label: string, store: string, wispd: ServerRun): StormRun => ({
+      label, date: "2026-11-22", machines: 5, arrival: "burst", kernelBytes: 1, initrdBytes: 1, ipxeBytes: 1, loopbackBytesPerSecond: 1e9, store,
+      machine: { cpus: 2, model: "x", kernel: "6", loadavgBefore: [0, 0, 0] }, versions: {}, wispd,
+    });
+    const pg = { cpuSeconds: 7.5, cpuShare: 0.25, peakRssSumMb: 310, peakPssSumMb: 64.5, peakProcesses: 17 };
+    const md = stormMarkdown({ runs: [run("5-pg", "PostgreSQL 15.18, started by the storm (unix socket)", server({ storeServer: pg })), run("5", "PGlite", server())] });
+    const [pgPart, pglitePart] = md.split("## 5\n");
+    expect(pgPart).toContain("wispd's store: PostgreSQL 15.18, started by the storm (unix socket).");
+    expect(pgPart).toContain("| server CPU (s) / share of storm | 20.0 / 50 % |");
+    expect(pgPart).toContain("| PostgreSQL server CPU (s) / share of storm | 7.5 / 25 % |");
+    expect(pgPart).toContain("| PostgreSQL peak memory, summed over its processes: RSS / PSS (MB) | 310.0 / 64.5 |");
+    expect(pglitePart).toContain("wispd's store: PGlite.");
+    expect(pglitePart).not.toContain("PostgreSQL server CPU");
+    expect(md).toContain("**Store.**");
   });
 });
 
