@@ -18,7 +18,7 @@ import { importBusybox, testDocker } from "../../test/support/docker.ts";
 import { clockTicks, treeTicks } from "../support/cpu.ts";
 import { CLIENT_CPU, need, needTwoCpus, pinned, SERVER_CPU } from "../support/pinning.ts";
 import { benchRun, freeTcpPort, median, versionOf } from "../support/processes.ts";
-import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
+import { machine, machineLine, writeResults, type RunHeader } from "../support/results.ts";
 import { applyAndWait, startWispd, type Wispd } from "../support/wispd.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -216,11 +216,7 @@ async function main(): Promise<void> {
   }
 }
 
-type RunRecord = {
-  date: string;
-  command: string;
-  host: Machine;
-  versions: Record<string, string>;
+type RunRecord = RunHeader & {
   settings: { actions: number; image: string; serverCpu: number; clientCpu: number };
   peer: { seconds: number; perActionSeconds: number; medianRunSeconds: number; dockerCliCpuSeconds: number; dockerdCpuSeconds: number };
   agent: { seconds: number; perActionSeconds: number; agentCpuSeconds: number; wispdCpuSeconds: number; dockerdCpuSeconds: number; phasesSeconds: Record<string, number> };

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { clockTicks, treeTicks } from "../support/cpu.ts";
 import { CLIENT_CPU, needTwoCpus, pinned, SERVER_CPU } from "../support/pinning.ts";
 import { benchRun, freeTcpPort, ProcessSet, versionOf, waitUntil } from "../support/processes.ts";
-import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
+import { machine, machineLine, writeResults, type RunHeader } from "../support/results.ts";
 import { startWispd, type Wispd } from "../support/wispd.ts";
 
 const NS = "bench-grpc";
@@ -212,11 +212,7 @@ async function main(): Promise<void> {
         lastWorkflowEndedSeconds: Math.max(...work.map((r) => r.lastSuccessSeconds)),
         workflowsDone: work.reduce((a, r) => a + r.workflowsDone, 0),
         finalStates,
-        requests: workRequests,
-        requestsPerSecond: workRequests / workSeconds,
-        wispdCpuSeconds: workCpu,
-        wispdCpuShare: workCpu / workSeconds,
-        wispdCpuMsPerRequest: (workCpu * 1000) / workRequests,
+        ...serverLoad(workRequests, workSeconds, workCpu),
         getActionOk: merge(work, (r) => r.getActionOk),
         getActionNotFound: merge(work, (r) => r.getActionIdle),
         report: merge(work, (r) => r.report),
@@ -227,11 +223,7 @@ async function main(): Promise<void> {
       actionIndex,
       idle: {
         windowSeconds: windowWall,
-        requests: idleWindowCalls,
-        requestsPerSecond: idleWindowCalls / windowWall,
-        wispdCpuSeconds: windowCpu,
-        wispdCpuShare: windowCpu / windowWall,
-        wispdCpuMsPerRequest: (windowCpu * 1000) / idleWindowCalls,
+        ...serverLoad(idleWindowCalls, windowWall, windowCpu),
         getAction: merge(idle, (r) => r.getActionIdle),
         other: merge(idle, (r) => r.other),
         errors: idle.reduce((a, r) => a + r.errorCount, 0),
@@ -244,24 +236,23 @@ async function main(): Promise<void> {
   }
 }
 
-type RunRecord = {
-  date: string;
-  command: string;
-  host: Machine;
-  versions: Record<string, string>;
+/** Requests served in a phase and what they cost wispd. */
+type ServerLoad = { requests: number; requestsPerSecond: number; wispdCpuSeconds: number; wispdCpuShare: number; wispdCpuMsPerRequest: number };
+
+/** `requests` answered in `seconds` of wall time with `cpuSeconds` of wispd's CPU: rates and shares. */
+function serverLoad(requests: number, seconds: number, cpuSeconds: number): ServerLoad {
+  return { requests, requestsPerSecond: requests / seconds, wispdCpuSeconds: cpuSeconds, wispdCpuShare: cpuSeconds / seconds, wispdCpuMsPerRequest: (cpuSeconds * 1000) / requests };
+}
+
+type RunRecord = RunHeader & {
   settings: { workflows: number; actionsPerWorkflow: number; batch: number; idleAgents: number; idleSeconds: number; idleWindowAfterSeconds: number; loadGenerators: number; serverCpu: number; clientCpu: number; store: string };
   apply: { seconds: number; wispdCpuSeconds: number };
   quiet: { seconds: number; wispdCpuSeconds: number };
-  work: {
+  work: ServerLoad & {
     seconds: number;
     lastWorkflowEndedSeconds: number;
     workflowsDone: number;
     finalStates: Record<string, number>;
-    requests: number;
-    requestsPerSecond: number;
-    wispdCpuSeconds: number;
-    wispdCpuShare: number;
-    wispdCpuMsPerRequest: number;
     getActionOk: CallSummary;
     getActionNotFound: CallSummary;
     report: CallSummary;
@@ -271,7 +262,7 @@ type RunRecord = {
   };
   /** GetAction answers from memory and from the store over the whole run (wispd's /metrics); absent before the index. */
   actionIndex?: { hits: number; misses: number };
-  idle: { windowSeconds: number; requests: number; requestsPerSecond: number; wispdCpuSeconds: number; wispdCpuShare: number; wispdCpuMsPerRequest: number; getAction: CallSummary; other: CallSummary; errors: number };
+  idle: ServerLoad & { windowSeconds: number; getAction: CallSummary; other: CallSummary; errors: number };
 };
 
 /** Figures of a run without the index. */

@@ -21,7 +21,7 @@ import { clockTicks, treeTicks } from "../support/cpu.ts";
 import { startNginx } from "../support/nginx.ts";
 import { CLIENT_CPU, need, needTwoCpus, SERVER_CPU } from "../support/pinning.ts";
 import { benchRun, median, versionOf } from "../support/processes.ts";
-import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
+import { machine, machineLine, writeResults, type RunHeader } from "../support/results.ts";
 import { applyAndWait, fetchBytes, startWispd } from "../support/wispd.ts";
 import { runWrk, type WrkResult } from "../support/wrk.ts";
 
@@ -147,12 +147,7 @@ async function main(): Promise<void> {
   }
 }
 
-type RunRecord = {
-  date: string;
-  command: string;
-  baselineCommit?: string;
-  host: Machine;
-  versions: Record<string, string>;
+type RunRecord = RunHeader & {
   settings: { durationSeconds: number; rounds: number; connections: number; threads: number; serverCpu: number; clientCpu: number };
   summary: { target: string; path: string; bytes: number; wispdRps: number; nginxRps: number; ratio: number; wispdCpuMicros: number; nginxCpuMicros: number; baselineRps?: number; baselineCpuMicros?: number }[];
   measurements: Measurement[];

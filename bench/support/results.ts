@@ -17,6 +17,18 @@ export interface Machine {
   loadavgAfter?: number[];
 }
 
+/** What every load bench's record starts with: when, how and on what it ran, and with which versions. */
+export interface RunHeader {
+  /** ISO 8601, when the run ended. */
+  date: string;
+  /** The command that reproduces the run. */
+  command: string;
+  /** With `--baseline DIR`: the commit that directory holds (see bench/support/baseline.ts). */
+  baselineCommit?: string;
+  host: Machine;
+  versions: Record<string, string>;
+}
+
 /** The machine now (call before the run; set loadavgAfter after). */
 export function machine(): Machine {
   const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"));

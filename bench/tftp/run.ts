@@ -24,7 +24,7 @@ import { commitOf } from "../support/baseline.ts";
 import { busyShare, clockTicks, cpuTicks, sampleTree, treeTicks } from "../support/cpu.ts";
 import { CLIENT_CPU, need, needTwoCpus, pinned, SERVER_CPU } from "../support/pinning.ts";
 import { benchRun, freeUdpPort, median, ProcessSet, versionOf, waitUntil } from "../support/processes.ts";
-import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
+import { machine, machineLine, writeResults, type RunHeader } from "../support/results.ts";
 import { startWispd } from "../support/wispd.ts";
 import type { LoadBatch } from "./load.ts";
 
@@ -242,12 +242,7 @@ function summarize(streams: StreamLine[], concurrent: ConcurrentLine[], ws: numb
   return out;
 }
 
-type RunRecord = {
-  date: string;
-  command: string;
-  baselineCommit?: string;
-  host: Machine;
-  versions: Record<string, string>;
+type RunRecord = RunHeader & {
   settings: { blksize: number; windowsize: number; repeat: number; serverCpu: number; clientCpu: number; files: Record<string, { bytes: number; sha256: string }> };
   summary: SummaryLine[];
   streams: StreamLine[];
