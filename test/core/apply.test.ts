@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import type { StoredHardware, StoredWorkflow } from "../../daemon/core/types.ts";
-import { WispError } from "../../daemon/lib/errors.ts";
-import { exampleManifests, hardwareYaml, manifests, templateYaml, testCore, workflow, workflowYaml } from "../support/core.ts";
+import type { WispError } from "../../daemon/lib/errors.ts";
+import { exampleManifests, hardwareYaml, machineYaml, manifests, templateYaml, testCore, wispErrorOf, workflow, workflowYaml } from "../support/core.ts";
 import { forEachStore } from "../support/stores.ts";
 
 const MAC = "1c:69:7a:11:22:33";
@@ -18,13 +18,9 @@ tasks:
         image: alpine`;
 
 async function caught(p: Promise<unknown>): Promise<WispError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof WispError) return e;
-    throw e;
-  }
-  throw new Error("expected a WispError");
+  const e = await wispErrorOf(p);
+  if (!e) throw new Error("expected a WispError");
+  return e;
 }
 
 forEachStore("core apply", (ctx) => {
@@ -131,7 +127,7 @@ forEachStore("core apply", (ctx) => {
   test("refuse a workflow whose template needs a missing key, naming the template", async () => {
     const core = testCore(ctx.store);
     const body = TWO_ACTIONS.replace("{{.device_1}}", "{{.device_2}}");
-    const batch = manifests(`${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", body)}---\n${workflowYaml("wf", "tpl", "hw", MAC)}`);
+    const batch = manifests(machineYaml(MAC, body));
     const err = await caught(core.apply(batch));
     expect(err.code).toBe("render_failed");
     expect(err.message).toContain('Template "tpl"');
@@ -142,7 +138,7 @@ forEachStore("core apply", (ctx) => {
   test("refuse a workflow whose rendered template is not a valid workflow, with field paths", async () => {
     const core = testCore(ctx.store);
     const body = TWO_ACTIONS.replace("image: alpine\n      - name: two", "image: alpine\n      - name: one");
-    const batch = manifests(`${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", body)}---\n${workflowYaml("wf", "tpl", "hw", MAC)}`);
+    const batch = manifests(machineYaml(MAC, body));
     const err = await caught(core.apply(batch));
     expect(err.code).toBe("invalid_template");
     expect(err.details.some((d) => d.field?.startsWith("tasks[0].actions[1]"))).toBe(true);
@@ -195,7 +191,7 @@ forEachStore("core apply", (ctx) => {
 
   test("keep the rendered workflow when its template changes later", async () => {
     const core = testCore(ctx.store);
-    await core.apply(manifests(`${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", TWO_ACTIONS)}---\n${workflowYaml("wf", "tpl", "hw", MAC)}`));
+    await core.apply(manifests(machineYaml(MAC, TWO_ACTIONS)));
     const result = await core.apply(manifests(templateYaml("tpl", TWO_ACTIONS.replace("name: two", "name: three"))));
     expect(result.objects[0]?.outcome).toBe("configured");
     const wf = (await core.get("Workflow", "default", "wf")) as StoredWorkflow;

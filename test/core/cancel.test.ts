@@ -2,9 +2,8 @@ import { expect, test } from "bun:test";
 import { createCore } from "../../daemon/core/core.ts";
 import { createChangeFeed, type FeedEntry } from "../../daemon/core/changes.ts";
 import type { ActionAssignment, ActionReport, Core, StoredHardware } from "../../daemon/core/types.ts";
-import { WispError } from "../../daemon/lib/errors.ts";
 import type { ActionState } from "../../daemon/workflow/definition.ts";
-import { hardwareYaml, manifests, templateYaml, testClock, workflow, workflowYaml } from "../support/core.ts";
+import { machineYaml, manifests, testClock, wispErrorOf, workflow } from "../support/core.ts";
 import { forEachStore } from "../support/stores.ts";
 
 const MAC = "1c:69:7a:11:22:33";
@@ -25,17 +24,12 @@ function report(a: ActionAssignment, state: ActionState): ActionReport {
 }
 
 async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof WispError) return `${e.code}: ${e.message}`;
-    throw e;
-  }
-  return "ok";
+  const e = await wispErrorOf(p);
+  return e ? `${e.code}: ${e.message}` : "ok";
 }
 
 async function setup(core: Core, wfSpec = ""): Promise<void> {
-  await core.apply(manifests(`${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", BODY)}---\n${workflowYaml("wf", "tpl", "hw", MAC, wfSpec)}`));
+  await core.apply(manifests(machineYaml(MAC, BODY, wfSpec)));
 }
 
 forEachStore("workflow cancel", (ctx) => {

@@ -3,7 +3,7 @@ import { bridgeChanges, changePayloads, readPayload } from "../../daemon/core/ch
 import { createChangeFeed, type Change, type FeedEntry } from "../../daemon/core/changes.ts";
 import { createCore } from "../../daemon/core/core.ts";
 import { openStore } from "../../daemon/store/open.ts";
-import { hardwareYaml, manifests, templateYaml, workflowYaml } from "../support/core.ts";
+import { machineYaml, manifests } from "../support/core.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
 import { freshDatabase } from "../support/postgres.ts";
 import { SETUP_TIMEOUT_MS } from "../support/processes.ts";
@@ -68,7 +68,7 @@ describe("change bridge between two wispd on one PostgreSQL", () => {
         feedA.subscribe((e) => seenA.push(e));
         feedB.subscribe((e) => seenB.push(e));
         const core = createCore(a, { changes: feedA });
-        await core.apply(manifests(`${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", BODY)}---\n${workflowYaml("wf", "tpl", "hw", MAC)}`));
+        await core.apply(manifests(machineYaml(MAC, BODY)));
         const action = await core.getAction(MAC);
         await core.reportAction({ workflowId: action.workflowId, agentId: MAC, actionId: action.actionId, state: "RUNNING" });
         const end = Date.now() + 20_000;

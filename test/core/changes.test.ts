@@ -3,7 +3,7 @@ import { createChangeFeed, feedHardwareNotifications, type FeedEntry } from "../
 import { createCore } from "../../daemon/core/core.ts";
 import type { ActionAssignment } from "../../daemon/core/types.ts";
 import type { ActionState } from "../../daemon/workflow/definition.ts";
-import { hardwareYaml, manifests, templateYaml, testClock, workflowYaml } from "../support/core.ts";
+import { hardwareYaml, machineYaml, manifests, testClock } from "../support/core.ts";
 import { forEachStore } from "../support/stores.ts";
 
 describe("change feed", () => {
@@ -76,7 +76,7 @@ forEachStore("core change feed", (ctx) => {
     feed.subscribe((e) => seen.push(e));
     const clock = testClock();
     const core = createCore(ctx.store, { now: clock.now, changes: feed });
-    const yaml = `${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", BODY)}---\n${workflowYaml("wf", "tpl", "hw", MAC)}`;
+    const yaml = machineYaml(MAC, BODY);
     await core.apply(manifests(yaml), { dryRun: true });
     expect(seen).toEqual([]);
     await core.apply(manifests(yaml));

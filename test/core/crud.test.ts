@@ -1,10 +1,9 @@
 import { expect, test } from "bun:test";
 import type { Core, StoredHardware } from "../../daemon/core/types.ts";
-import { WispError } from "../../daemon/lib/errors.ts";
 import type { Manifest } from "../../daemon/manifest/types.ts";
 import { appendLogs } from "../../daemon/store/logs.ts";
 import { actionLogs, workflowActions, workflowEvents } from "../../daemon/store/schema.ts";
-import { hardwareYaml, manifests, templateYaml, testClock, testCore, workflowYaml } from "../support/core.ts";
+import { errorCode, hardwareYaml, machineYaml, manifests, templateYaml, testClock, testCore, workflowYaml } from "../support/core.ts";
 import { forEachStore } from "../support/stores.ts";
 
 const MAC = "1c:69:7a:11:22:33";
@@ -19,18 +18,8 @@ tasks:
 
 const one = (yaml: string): Manifest => manifests(yaml)[0]!.object;
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof WispError) return e.code;
-    throw e;
-  }
-  return "ok";
-}
-
 async function seed(core: Core): Promise<void> {
-  await core.apply(manifests(`${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", BODY)}---\n${workflowYaml("wf", "tpl", "hw", MAC)}`));
+  await core.apply(manifests(machineYaml(MAC, BODY)));
 }
 
 forEachStore("core objects", (ctx) => {
@@ -40,24 +29,24 @@ forEachStore("core objects", (ctx) => {
     const created = (await core.create(one(hardwareYaml("hw", "AA-BB-CC-DD-EE-FF")))) as StoredHardware;
     expect(created.metadata).toMatchObject({ name: "hw", namespace: "default", resourceVersion: "1", creationTimestamp: clock.now().toISOString() });
     expect(created.spec.interfaces?.[0]?.dhcp?.mac).toBe("aa:bb:cc:dd:ee:ff");
-    expect(await code(core.create(one(hardwareYaml("hw", "aa:bb:cc:dd:ee:01"))))).toBe("already_exists");
+    expect(await errorCode(core.create(one(hardwareYaml("hw", "aa:bb:cc:dd:ee:01"))))).toBe("already_exists");
     expect(await core.get("Hardware", "default", "hw")).toEqual(created);
     const updated = await core.update(one(hardwareYaml("hw", "aa:bb:cc:dd:ee:01")));
     expect(updated.metadata.resourceVersion).toBe("2");
     expect(updated.metadata.uid).toBe(created.metadata.uid);
-    expect(await code(core.update(one(hardwareYaml("nope", "aa:bb:cc:dd:ee:02"))))).toBe("not_found");
+    expect(await errorCode(core.update(one(hardwareYaml("nope", "aa:bb:cc:dd:ee:02"))))).toBe("not_found");
     expect((await core.list("Hardware", "default")).map((h) => h.metadata.name)).toEqual(["hw"]);
     expect(await core.list("Hardware", "elsewhere")).toEqual([]);
     await core.delete("Hardware", "default", "hw");
-    expect(await code(core.get("Hardware", "default", "hw"))).toBe("not_found");
-    expect(await code(core.delete("Hardware", "default", "hw"))).toBe("not_found");
+    expect(await errorCode(core.get("Hardware", "default", "hw"))).toBe("not_found");
+    expect(await errorCode(core.delete("Hardware", "default", "hw"))).toBe("not_found");
   });
 
   test("validate created objects like apply does", async () => {
     const core = testCore(ctx.store);
-    expect(await code(core.create(one(templateYaml("bad", "{{ if }}"))))).toBe("invalid_template");
-    expect(await code(core.create(one(workflowYaml("wf", "tpl", "hw", MAC))))).toBe("not_found");
-    expect(await code(core.create({ apiVersion: "tinkerbell.org/v1alpha1", kind: "Hardware", metadata: { name: "", namespace: "x" }, spec: {} }))).toBe(
+    expect(await errorCode(core.create(one(templateYaml("bad", "{{ if }}"))))).toBe("invalid_template");
+    expect(await errorCode(core.create(one(workflowYaml("wf", "tpl", "hw", MAC))))).toBe("not_found");
+    expect(await errorCode(core.create({ apiVersion: "tinkerbell.org/v1alpha1", kind: "Hardware", metadata: { name: "", namespace: "x" }, spec: {} }))).toBe(
       "invalid_manifest",
     );
   });
@@ -66,7 +55,7 @@ forEachStore("core objects", (ctx) => {
     const core = testCore(ctx.store);
     await seed(core);
     const err = core.delete("Hardware", "default", "hw");
-    expect(await code(err)).toBe("conflict");
+    expect(await errorCode(err)).toBe("conflict");
     const a = await core.getAction(MAC);
     await core.reportAction({ workflowId: a.workflowId, agentId: MAC, actionId: a.actionId, state: "FAILED" });
     await core.delete("Hardware", "default", "hw");
@@ -79,11 +68,11 @@ forEachStore("core objects", (ctx) => {
     const a = await core.getAction(MAC);
     await appendLogs(ctx.store.db, a.actionId, [{ stream: "stdout", line: "hi" }]);
     await core.delete("Workflow", "default", "wf");
-    expect(await code(core.events("default", "wf"))).toBe("not_found");
+    expect(await errorCode(core.events("default", "wf"))).toBe("not_found");
     for (const table of [workflowActions, workflowEvents, actionLogs]) {
       expect(await ctx.store.db.select().from(table)).toEqual([]);
     }
-    expect(await code(core.getAction(MAC))).toBe("not_found");
+    expect(await errorCode(core.getAction(MAC))).toBe("not_found");
     expect(await core.list("Template")).toHaveLength(1);
   });
 

@@ -1,8 +1,7 @@
 import { expect, test } from "bun:test";
 import type { ActionAssignment, ActionReport, Core } from "../../daemon/core/types.ts";
-import { WispError } from "../../daemon/lib/errors.ts";
 import type { ActionState } from "../../daemon/workflow/definition.ts";
-import { exampleManifests, hardwareYaml, manifests, templateYaml, testClock, testCore, workflow, workflowYaml } from "../support/core.ts";
+import { errorCode, exampleManifests, machineYaml, manifests, testClock, testCore, workflow } from "../support/core.ts";
 import { forEachStore } from "../support/stores.ts";
 
 const MAC = "1c:69:7a:11:22:33";
@@ -31,23 +30,11 @@ tasks:
 }
 
 async function setup(core: Core, opts: Parameters<typeof body>[0] = {}, wfSpec = ""): Promise<void> {
-  await core.apply(
-    manifests(`${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", body(opts))}---\n${workflowYaml("wf", "tpl", "hw", MAC, wfSpec)}`),
-  );
+  await core.apply(manifests(machineYaml(MAC, body(opts), wfSpec)));
 }
 
 function report(a: ActionAssignment, state: ActionState, message?: string): ActionReport {
   return { workflowId: a.workflowId, agentId: a.agentId, taskId: a.taskId, actionId: a.actionId, actionName: a.name, state, message };
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof WispError) return e.code;
-    throw e;
-  }
-  return "ok";
 }
 
 forEachStore("core engine", (ctx) => {
@@ -76,7 +63,7 @@ forEachStore("core engine", (ctx) => {
   test("answer not_found for an agent without workflows", async () => {
     const core = testCore(ctx.store);
     await setup(core);
-    expect(await code(core.getAction("aa:bb:cc:dd:ee:ff"))).toBe("not_found");
+    expect(await errorCode(core.getAction("aa:bb:cc:dd:ee:ff"))).toBe("not_found");
   });
 
   test("run the examples to SUCCESS, recording every transition", async () => {
@@ -102,7 +89,7 @@ forEachStore("core engine", (ctx) => {
       "PENDING>RUNNING",
       "RUNNING>SUCCESS",
     ]);
-    expect(await code(core.getAction(MAC))).toBe("invalid_state");
+    expect(await errorCode(core.getAction(MAC))).toBe("invalid_state");
   });
 
   test("end the workflow FAILED when an action fails without retries", async () => {
@@ -115,7 +102,7 @@ forEachStore("core engine", (ctx) => {
     expect(wf.status.state).toBe("FAILED");
     expect(wf.status.tasks[0]?.actions[0]).toMatchObject({ state: "FAILED", message: "exit 1", attempt: 1 });
     expect(wf.status.tasks[0]?.actions[1]?.state).toBe("PENDING");
-    expect(await code(core.getAction(MAC))).toBe("invalid_state");
+    expect(await errorCode(core.getAction(MAC))).toBe("invalid_state");
   });
 
   test("retry a failed action while attempts remain, then fail", async () => {
@@ -183,12 +170,12 @@ forEachStore("core engine", (ctx) => {
     await core.reportAction(report(a, "SUCCESS"));
     const b = await core.getAction(MAC);
     const before = await workflow(core, "default", "wf");
-    expect(await code(core.reportAction(report(a, "FAILED")))).toBe("invalid_state");
-    expect(await code(core.reportAction(report(a, "RUNNING")))).toBe("invalid_state");
-    expect(await code(core.reportAction({ ...report(b, "RUNNING"), agentId: "aa:bb:cc:dd:ee:ff" }))).toBe("invalid_state");
-    expect(await code(core.reportAction({ ...report(b, "RUNNING"), actionId: "nope" }))).toBe("invalid_state");
-    expect(await code(core.reportAction({ ...report(b, "RUNNING"), workflowId: "default/other" }))).toBe("not_found");
-    expect(await code(core.reportAction({ ...report(b, "RUNNING"), workflowId: "no-slash" }))).toBe("invalid_argument");
+    expect(await errorCode(core.reportAction(report(a, "FAILED")))).toBe("invalid_state");
+    expect(await errorCode(core.reportAction(report(a, "RUNNING")))).toBe("invalid_state");
+    expect(await errorCode(core.reportAction({ ...report(b, "RUNNING"), agentId: "aa:bb:cc:dd:ee:ff" }))).toBe("invalid_state");
+    expect(await errorCode(core.reportAction({ ...report(b, "RUNNING"), actionId: "nope" }))).toBe("invalid_state");
+    expect(await errorCode(core.reportAction({ ...report(b, "RUNNING"), workflowId: "default/other" }))).toBe("not_found");
+    expect(await errorCode(core.reportAction({ ...report(b, "RUNNING"), workflowId: "no-slash" }))).toBe("invalid_argument");
     expect(await workflow(core, "default", "wf")).toEqual(before);
   });
 
@@ -199,7 +186,7 @@ forEachStore("core engine", (ctx) => {
     await core.reportAction(report(a, "FAILED"));
     const second = (await workflow(core, "default", "wf")).status.tasks[0]!.actions[1]!;
     const err = core.reportAction({ ...report(a, "RUNNING"), actionId: second.id, actionName: second.name });
-    expect(await code(err)).toBe("invalid_state");
+    expect(await errorCode(err)).toBe("invalid_state");
   });
 
   test("re-serve the running action to a restarted agent", async () => {
@@ -238,7 +225,7 @@ forEachStore("core engine", (ctx) => {
     expect(wf.status.state).toBe("TIMEOUT");
     expect(wf.status.tasks[0]?.actions[0]?.message).toContain("no report");
     // The agent's own late report changes nothing.
-    expect(await code(core.reportAction(report(a, "SUCCESS")))).toBe("invalid_state");
+    expect(await errorCode(core.reportAction(report(a, "SUCCESS")))).toBe("invalid_state");
   });
 
   test("flip allowPXE with toggleAllowNetboot, recording events", async () => {
@@ -265,7 +252,7 @@ forEachStore("core engine", (ctx) => {
   test("re-run a finished workflow from its first action", async () => {
     const core = testCore(ctx.store);
     await setup(core);
-    expect(await code(core.rerunWorkflow("default", "wf"))).toBe("invalid_state");
+    expect(await errorCode(core.rerunWorkflow("default", "wf"))).toBe("invalid_state");
     const a = await core.getAction(MAC);
     await core.reportAction(report(a, "RUNNING"));
     await core.reportAction(report(a, "FAILED"));
@@ -276,12 +263,12 @@ forEachStore("core engine", (ctx) => {
     expect(wf.status.tasks[0]?.actions.map((x) => [x.state, x.attempt])).toEqual([["PENDING", 1], ["PENDING", 1]]);
     expect((await core.events("default", "wf")).at(-1)).toMatchObject({ type: "workflow.rerun", from: "FAILED", to: "PENDING" });
     expect((await core.getAction(MAC)).actionId).toBe(a.actionId);
-    expect(await code(core.rerunWorkflow("default", "missing"))).toBe("not_found");
+    expect(await errorCode(core.rerunWorkflow("default", "missing"))).toBe("not_found");
   });
 
   test("serve nothing for a disabled workflow", async () => {
     const core = testCore(ctx.store);
     await setup(core, {}, "  disabled: true\n");
-    expect(await code(core.getAction(MAC))).toBe("invalid_state");
+    expect(await errorCode(core.getAction(MAC))).toBe("invalid_state");
   });
 });

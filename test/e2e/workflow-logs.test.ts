@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLogShipper, logsClient } from "../../agent/log-shipper.ts";
 import { agentClient, statusFor } from "../grpc/agent-client.ts";
-import { hardwareYaml, templateYaml, workflowYaml } from "../support/core.ts";
+import { machineYaml } from "../support/core.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
 import { runWisp, SETUP_TIMEOUT_MS, startWispd, wispdGrpcPort, type WispdHandle } from "../support/processes.ts";
 
@@ -42,7 +42,7 @@ describe("wisp logs workflow --follow against wispd", () => {
     await wispd.waitForLog("wispd ready");
     agentToken = readFileSync(join(data.dataDir, "agent-token"), "utf8").trim();
     env = { WISP_SERVER: wispd.url, WISP_DATA_DIR: data.dataDir };
-    const applied = await runWisp(["apply", "-f", "-"], env, `${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", BODY)}---\n${workflowYaml("wf", "tpl", "hw", MAC)}`);
+    const applied = await runWisp(["apply", "-f", "-"], env, machineYaml(MAC, BODY));
     expect(applied).toMatchObject({ code: 0 });
   }, SETUP_TIMEOUT_MS);
 

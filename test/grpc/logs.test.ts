@@ -14,7 +14,7 @@ import { MAX_LOG_BATCH_LINES, MAX_PUSHED_LINE_CHARS } from "../../daemon/grpc/lo
 import { startGrpcServer } from "../../daemon/grpc/server.ts";
 import { silentLogger } from "../../daemon/lib/log.ts";
 import { createMetricsRegistry } from "../../daemon/lib/metrics.ts";
-import { hardwareYaml, manifests, templateYaml, testClock, testCore, workflowYaml } from "../support/core.ts";
+import { machineYaml, manifests, testClock, testCore } from "../support/core.ts";
 import { forEachStore, type StoreContext } from "../support/stores.ts";
 import { agentClient, statusFor, type AgentClient } from "./agent-client.ts";
 import { logsTestClient, type LogsTestClient } from "./logs-client.ts";
@@ -51,7 +51,7 @@ async function withService(ctx: StoreContext, fn: (s: Service) => Promise<void>,
   const agent = agentClient(address, { token: TOKEN });
   const logs = logsTestClient(address, { token: TOKEN });
   try {
-    await core.apply(manifests(`${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", BODY)}---\n${workflowYaml("wf", "tpl", "hw", MAC)}`));
+    await core.apply(manifests(machineYaml(MAC, BODY)));
     await fn({ agent, logs, core, address });
   } finally {
     agent.close();

@@ -10,7 +10,7 @@ import type { AgentAuth } from "../../daemon/grpc/auth.ts";
 import { ATTEMPT_HEADER, startGrpcServer } from "../../daemon/grpc/server.ts";
 import { silentLogger } from "../../daemon/lib/log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "../../daemon/lib/metrics.ts";
-import { exampleManifests, hardwareYaml, manifests, templateYaml, testClock, testCore, workflow, workflowYaml, type TestClock } from "../support/core.ts";
+import { exampleManifests, machineYaml, manifests, testClock, type TestClock, testCore, workflow } from "../support/core.ts";
 import { forEachStore, type StoreContext } from "../support/stores.ts";
 import { agentClient, statusFor, timestamp, wire, type AgentClient, type Reply } from "./agent-client.ts";
 import { ATTEMPT_HEADER as AGENT_ATTEMPT_HEADER, workflowClient } from "../../agent/workflow-client.ts";
@@ -68,7 +68,7 @@ async function withService(ctx: StoreContext, fn: (s: Service) => Promise<void>,
 }
 
 async function setup(core: Core, opts: Parameters<typeof body>[0] = {}, wfSpec = ""): Promise<void> {
-  await core.apply(manifests(`${hardwareYaml("hw", MAC)}---\n${templateYaml("tpl", body(opts))}---\n${workflowYaml("wf", "tpl", "hw", MAC, wfSpec)}`));
+  await core.apply(manifests(machineYaml(MAC, body(opts), wfSpec)));
 }
 
 /** GetAction that must succeed. */

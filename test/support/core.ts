@@ -1,8 +1,8 @@
-/** Helpers for core tests: the shared examples, manifests from YAML, and a clock tests move by hand. */
+/** Helpers for core tests: the shared examples, manifests from YAML, a clock tests move by hand, and domain errors caught. */
 import { readFileSync } from "node:fs";
 import { createCore } from "../../daemon/core/core.ts";
 import type { Core, SourcedManifest, StoredWorkflow } from "../../daemon/core/types.ts";
-import { formatDiagnostic } from "../../daemon/lib/errors.ts";
+import { formatDiagnostic, WispError } from "../../daemon/lib/errors.ts";
 import { parseManifests } from "../../daemon/manifest/parse.ts";
 import type { Store } from "../../daemon/store/open.ts";
 
@@ -43,6 +43,22 @@ export function testClock(start = "2026-01-01T00:00:00.000Z"): TestClock {
 /** A core over `store` with an injected clock. */
 export function testCore(store: Store, clock: TestClock = testClock()): Core {
   return createCore(store, { now: clock.now });
+}
+
+/** The WispError `p` rejects with, or undefined when it resolves; any other error is rethrown. */
+export async function wispErrorOf(p: Promise<unknown>): Promise<WispError | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof WispError) return e;
+    throw e;
+  }
+  return undefined;
+}
+
+/** The code of the WispError `p` rejects with, or "ok" when it resolves. */
+export async function errorCode(p: Promise<unknown>): Promise<string> {
+  return (await wispErrorOf(p))?.code ?? "ok";
 }
 
 /** Gets a workflow with its status. */
@@ -87,4 +103,12 @@ spec:
   hardwareRef: ${hardware}
   hardwareMap: { device_1: "${mac}" }
 ${spec}`;
+}
+
+/**
+ * One machine's manifests: Hardware `hw` with `mac`, Template `tpl` whose data is `templateBody`,
+ * and Workflow `wf` of the two (`workflowSpec` lines appended under its spec).
+ */
+export function machineYaml(mac: string, templateBody: string, workflowSpec = ""): string {
+  return `${hardwareYaml("hw", mac)}---\n${templateYaml("tpl", templateBody)}---\n${workflowYaml("wf", "tpl", "hw", mac, workflowSpec)}`;
 }
