@@ -13,7 +13,8 @@ import { bootMachine, HTTP_RETRY_DELAY_MS, IPXE_BACKOFF_MS, PXE_BACKOFF_MS, scri
 import { clientMessage, readAnswer, xidFor } from "../../bench/storm/relay.ts";
 import { completionCurve, failureSummary, percentile, stageSummaries, stormFigures, transferBound } from "../../bench/storm/report.ts";
 import { stormMarkdown, type ServerRun, type StormRun } from "../../bench/storm/record.ts";
-import { defaultLabel, parseArrival, parseSize, parseStore, waitBetween } from "../../bench/storm/run.ts";
+import { waitBetween } from "../../bench/storm/measure.ts";
+import { defaultLabel, parseArrival, parseSize, parseStore } from "../../bench/storm/run.ts";
 import { lineChart, niceMax } from "../../bench/support/svg.ts";
 import { dhcpRows } from "../../bench/summary.ts";
 
