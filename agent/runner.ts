@@ -6,6 +6,7 @@
  * agent stops: that container is taking the machine down.
  */
 import type { Logger } from "pino";
+import type { ActionResponseFields } from "../daemon/core/types.ts";
 import { STOP_GRACE_SECONDS, type DockerClient } from "./docker.ts";
 import { LastLines } from "./log-stream.ts";
 import { REBOOT_MESSAGE } from "./reboot.ts";
@@ -15,22 +16,11 @@ export const LAST_LINES = 10;
 /** Longest message reported (the server stores it with the action). */
 const MAX_MESSAGE_CHARS = 2_000;
 
-/** The parts of an ActionResponse a run needs. */
-export interface Action {
-  workflowId: string;
-  /** As the server named this agent (a MAC or the Hardware's agentID). */
+/** The parts of an ActionResponse a run needs; `agentId` (a MAC or the Hardware's agentID) and `namespaces` may be left out. */
+export type Action = Pick<ActionResponseFields, "workflowId" | "actionId" | "name" | "image" | "timeout" | "command" | "volumes" | "environment" | "pid"> & {
   agentId?: string;
-  actionId: string;
-  name: string;
-  image: string;
-  /** Seconds; 0: no limit. */
-  timeout: number;
-  command: string[];
-  volumes: string[];
-  environment: string[];
-  pid: string;
-  namespaces?: { network?: string; pid?: string };
-}
+  namespaces?: Partial<ActionResponseFields["namespaces"]>;
+};
 
 /**
  * Labels on every container the agent creates: the worker it runs for, and the action. A

@@ -137,14 +137,18 @@ export interface SourcedManifest {
   object: Manifest;
 }
 
-/** The action an agent should run next (fields of Tinkerbell's ActionResponse). */
-export interface ActionAssignment {
+/**
+ * The fields of Tinkerbell's ActionResponse: what an agent is told to run. One shape for the
+ * core's assignment, the gRPC message (daemon/grpc/codec.ts) and the agent's action (agent/runner.ts).
+ */
+export interface ActionResponseFields {
   workflowId: string;
   taskId: string;
   agentId: string;
   actionId: string;
   name: string;
   image: string;
+  /** Seconds; 0: no limit. */
   timeout: number;
   command: string[];
   volumes: string[];
@@ -152,6 +156,10 @@ export interface ActionAssignment {
   environment: string[];
   pid: string;
   namespaces: { network: string; pid: string };
+}
+
+/** The action an agent should run next, and which of its tries this is. */
+export interface ActionAssignment extends ActionResponseFields {
   retries: number;
   attempt: number;
 }

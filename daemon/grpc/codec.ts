@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import protobuf from "protobufjs";
+import type { ActionResponseFields } from "../core/types.ts";
 import { err, ok, type Result } from "../lib/result.ts";
 
 /** The service definition beside this file. */
@@ -38,20 +39,7 @@ export interface ActionStatusMessage {
 }
 
 /** ActionResponse; empty strings and lists are left off the wire, as proto3 does. */
-export interface ActionResponseMessage {
-  workflowId: string;
-  taskId: string;
-  agentId: string;
-  actionId: string;
-  name: string;
-  image: string;
-  timeout: number;
-  command: string[];
-  volumes: string[];
-  environment: string[];
-  pid: string;
-  namespaces: { network: string; pid: string };
-}
+export type ActionResponseMessage = ActionResponseFields;
 
 /** Encoders and decoders of the four messages. */
 export interface WorkflowCodec {
