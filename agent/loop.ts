@@ -14,7 +14,7 @@ import type { Logger } from "pino";
 import { Backoff } from "./backoff.ts";
 import { isRebootAction, REBOOT_MESSAGE } from "./reboot.ts";
 import { AGENT_STOPPED, type Action, type RunHooks, type RunResult } from "./runner.ts";
-import type { Reply, WorkflowClient } from "./workflow-client.ts";
+import { statusRequest, type Reply, type WorkflowClient } from "./workflow-client.ts";
 
 /** The last action this agent finished, and whether the server has its result. */
 export interface LastAction {
@@ -130,15 +130,7 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
     const fields = { workflowId: action.workflowId, actionId: action.actionId, state };
     const retry = new Backoff();
     while (!until.aborted) {
-      const r: Reply = await client.reportActionStatus({
-        workflowId: action.workflowId,
-        agentId: action.agentId,
-        taskId: action.taskId,
-        actionId: action.actionId,
-        actionName: action.name,
-        actionState: state,
-        ...extra,
-      });
+      const r: Reply = await client.reportActionStatus(statusRequest(action, state, extra));
       if (r.code === status.OK) {
         log.info(fields, "action status reported");
         return true;

@@ -33,6 +33,19 @@ export interface WorkflowClient {
   close(): void;
 }
 
+/** The ActionStatusRequest for `action` (an ActionResponse as received) in `state`, with `extra` fields (message, execution times). */
+export function statusRequest(action: Record<string, unknown>, state: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    workflowId: action.workflowId,
+    agentId: action.agentId,
+    taskId: action.taskId,
+    actionId: action.actionId,
+    actionName: action.name,
+    actionState: state,
+    ...extra,
+  };
+}
+
 /** Parses the embedded proto (with google.protobuf.Timestamp, which it imports). */
 export function workflowRoot(): protobuf.Root {
   const root = new protobuf.Root();

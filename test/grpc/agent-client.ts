@@ -1,7 +1,8 @@
 /**
  * An agent's side of the workflow service, built only from daemon/grpc/workflow.proto (protobufjs
  * reads the file, grpc-js calls the paths it names), as a Tinkerbell agent generated from the
- * same proto would: nothing here imports the server's code or types.
+ * same proto would: nothing here imports the server's code or types (the status request is
+ * wisp-agent's own, from agent/workflow-client.ts).
  */
 import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
@@ -75,18 +76,9 @@ export function agentClient(address: string, opts: { token?: string; authorizati
   };
 }
 
+/** The ActionStatusRequest a Tinkerbell agent sends for an ActionResponse it ran: the one wisp-agent sends. */
+export { statusRequest as statusFor } from "../../agent/workflow-client.ts";
+
 /** A Timestamp message for a Date. */
 export const timestamp = (d: Date) => ({ seconds: Math.floor(d.getTime() / 1000), nanos: (d.getTime() % 1000) * 1e6 });
 
-/** The ActionStatusRequest a Tinkerbell agent sends for an ActionResponse it ran. */
-export function statusFor(action: Record<string, unknown>, state: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    workflowId: action.workflowId,
-    agentId: action.agentId,
-    taskId: action.taskId,
-    actionId: action.actionId,
-    actionName: action.name,
-    actionState: state,
-    ...extra,
-  };
-}
