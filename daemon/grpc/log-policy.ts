@@ -6,7 +6,7 @@ import type { ActionLogReport } from "../core/types.ts";
 import { err, ok, type Result } from "../lib/result.ts";
 import { MAX_LOG_LINE_CHARS } from "../store/logs.ts";
 import type { LogBatchMessage } from "./log-codec.ts";
-import type { BadField } from "./policy.ts";
+import { checkActionIds, fromTimestamp, type BadField } from "./policy.ts";
 
 /** Lines one PushLogs may carry (an agent sends a batch every fraction of a second). */
 export const MAX_LOG_BATCH_LINES = 500;
@@ -20,20 +20,10 @@ const STREAM_BY_NUMBER: ReadonlyMap<number, "stdout" | "stderr"> = new Map([
   [LOG_STREAMS.STDERR, "stderr"],
 ]);
 
-// google/protobuf/timestamp.proto: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
-const MIN_SECONDS = -62_135_596_800;
-const MAX_SECONDS = 253_402_300_799;
-
 /** The core's report for a LogBatch; lines without a time get `now`. */
 export function toActionLogReport(m: LogBatchMessage, now: Date): Result<ActionLogReport, BadField> {
-  for (const [field, value] of [
-    ["workflow_id", m.workflowId],
-    ["agent_id", m.agentId],
-    ["action_id", m.actionId],
-  ] as const) {
-    if (value.trim() === "") return err({ field, message: `${field} is empty` });
-  }
-  if (!/^[^/]+\/[^/]+$/.test(m.workflowId)) return err({ field: "workflow_id", message: `workflow_id "${m.workflowId}" is not namespace/name` });
+  const ids = checkActionIds(m);
+  if (!ids.ok) return ids;
   if (m.attempt < 1) return err({ field: "attempt", message: "attempt must be 1 or more" });
   if (m.lines.length > MAX_LOG_BATCH_LINES) {
     return err({ field: "lines", message: `lines: ${m.lines.length} in one batch, more than ${MAX_LOG_BATCH_LINES}` });
@@ -50,11 +40,9 @@ export function toActionLogReport(m: LogBatchMessage, now: Date): Result<ActionL
     }
     let when = now;
     if (l.at !== undefined) {
-      const { seconds, nanos } = l.at;
-      if (!Number.isInteger(seconds) || seconds < MIN_SECONDS || seconds > MAX_SECONDS || nanos < 0 || nanos > 999_999_999) {
-        return err({ field: `${at}.at`, message: `${at}.at: not a valid timestamp (seconds ${seconds}, nanos ${nanos})` });
-      }
-      when = new Date(seconds * 1000 + Math.floor(nanos / 1e6));
+      const date = fromTimestamp(l.at, `${at}.at`);
+      if (!date.ok) return date;
+      when = date.value;
     }
     lines.push({ seq: l.seq, at: when, stream, line: l.line });
   }

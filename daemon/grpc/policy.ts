@@ -53,17 +53,22 @@ export function checkAgentId(agentId: string): Result<string, BadField> {
 const MIN_SECONDS = -62_135_596_800;
 const MAX_SECONDS = 253_402_300_799;
 
-/** A Timestamp as a Date; Go's zero time (what an agent sends for "not stopped yet") reads as none. */
-function toDate(t: Timestamp | undefined, field: string): Result<Date | undefined, BadField> {
-  if (t === undefined || (t.seconds === MIN_SECONDS && t.nanos === 0)) return ok(undefined);
+/** A Timestamp as a Date, or the field it came in when out of google.protobuf.Timestamp's range. */
+export function fromTimestamp(t: Timestamp, field: string): Result<Date, BadField> {
   if (!Number.isInteger(t.seconds) || t.seconds < MIN_SECONDS || t.seconds > MAX_SECONDS || t.nanos < 0 || t.nanos > 999_999_999) {
     return err({ field, message: `${field}: not a valid timestamp (seconds ${t.seconds}, nanos ${t.nanos})` });
   }
   return ok(new Date(t.seconds * 1000 + Math.floor(t.nanos / 1e6)));
 }
 
-/** The core's report for an ActionStatusRequest, or the first field that is wrong. */
-export function toActionReport(m: ActionStatusMessage): Result<ActionReport, BadField> {
+/** A Timestamp as a Date; Go's zero time (what an agent sends for "not stopped yet") reads as none. */
+function toDate(t: Timestamp | undefined, field: string): Result<Date | undefined, BadField> {
+  if (t === undefined || (t.seconds === MIN_SECONDS && t.nanos === 0)) return ok(undefined);
+  return fromTimestamp(t, field);
+}
+
+/** The ids every agent message carries: none empty, and workflow_id as namespace/name. */
+export function checkActionIds(m: { workflowId: string; agentId: string; actionId: string }): Result<void, BadField> {
   for (const [field, value] of [
     ["workflow_id", m.workflowId],
     ["agent_id", m.agentId],
@@ -72,6 +77,13 @@ export function toActionReport(m: ActionStatusMessage): Result<ActionReport, Bad
     if (value.trim() === "") return err({ field, message: `${field} is empty` });
   }
   if (!/^[^/]+\/[^/]+$/.test(m.workflowId)) return err({ field: "workflow_id", message: `workflow_id "${m.workflowId}" is not namespace/name` });
+  return ok(undefined);
+}
+
+/** The core's report for an ActionStatusRequest, or the first field that is wrong. */
+export function toActionReport(m: ActionStatusMessage): Result<ActionReport, BadField> {
+  const ids = checkActionIds(m);
+  if (!ids.ok) return ids;
   const state = stateFromWire(m.actionState);
   if (state === undefined) {
     const name = m.actionState === STATE_TYPES.UNSPECIFIED ? "UNSPECIFIED" : String(m.actionState);
