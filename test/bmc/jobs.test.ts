@@ -9,7 +9,7 @@ import { backoffMs, startPoller } from "../../daemon/bmc/poller.ts";
 import type { Core, StoredHardware, StoredJob, StoredMachine, StoredSecret } from "../../daemon/core/types.ts";
 import { formatDiagnostic, WispError } from "../../daemon/lib/errors.ts";
 import { silentLogger } from "../../daemon/lib/log.ts";
-import { hardwareYaml, manifests, templateYaml, testCore, workflow, workflowYaml } from "../support/core.ts";
+import { alpineTemplate, hardwareYaml, manifests, templateYaml, testCore, workflow, workflowYaml } from "../support/core.ts";
 import { forEachStore } from "../support/stores.ts";
 import { fakeBmc, type FakeBmc } from "./fake-driver.ts";
 
@@ -39,19 +39,7 @@ spec:
   tasks:
 ${tasks}`;
 
-const TEMPLATE = templateYaml(
-  "tpl",
-  `version: "0.1"
-name: t
-global_timeout: 600
-tasks:
-  - name: install
-    worker: "{{.device_1}}"
-    actions:
-      - name: one
-        image: alpine
-        timeout: 60`,
-);
+const TEMPLATE = templateYaml("tpl", alpineTemplate("t", ["one"], 60));
 
 let runner: JobRunner | undefined;
 afterEach(async () => {

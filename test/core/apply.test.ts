@@ -1,21 +1,11 @@
 import { expect, test } from "bun:test";
 import type { StoredHardware, StoredWorkflow } from "../../daemon/core/types.ts";
 import type { WispError } from "../../daemon/lib/errors.ts";
-import { exampleManifests, hardwareYaml, machineYaml, manifests, templateYaml, testCore, wispErrorOf, workflow, workflowYaml } from "../support/core.ts";
+import { alpineTemplate, exampleManifests, hardwareYaml, machineYaml, manifests, templateYaml, testCore, wispErrorOf, workflow, workflowYaml } from "../support/core.ts";
 import { forEachStore } from "../support/stores.ts";
 
 const MAC = "1c:69:7a:11:22:33";
-const TWO_ACTIONS = `version: "0.1"
-name: small
-global_timeout: 600
-tasks:
-  - name: install
-    worker: "{{.device_1}}"
-    actions:
-      - name: one
-        image: alpine
-      - name: two
-        image: alpine`;
+const TWO_ACTIONS = alpineTemplate("small", ["one", "two"]);
 
 async function caught(p: Promise<unknown>): Promise<WispError> {
   const e = await wispErrorOf(p);

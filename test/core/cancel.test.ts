@@ -3,21 +3,11 @@ import { createCore } from "../../daemon/core/core.ts";
 import { createChangeFeed, type FeedEntry } from "../../daemon/core/changes.ts";
 import type { ActionAssignment, ActionReport, Core, StoredHardware } from "../../daemon/core/types.ts";
 import type { ActionState } from "../../daemon/workflow/definition.ts";
-import { machineYaml, manifests, testClock, wispErrorOf, workflow } from "../support/core.ts";
+import { alpineTemplate, machineYaml, manifests, testClock, wispErrorOf, workflow } from "../support/core.ts";
 import { forEachStore } from "../support/stores.ts";
 
 const MAC = "1c:69:7a:11:22:33";
-const BODY = `version: "0.1"
-name: cancel
-global_timeout: 600
-tasks:
-  - name: install
-    worker: "{{.device_1}}"
-    actions:
-      - name: first
-        image: alpine
-      - name: second
-        image: alpine`;
+const BODY = alpineTemplate("cancel", ["first", "second"]);
 
 function report(a: ActionAssignment, state: ActionState): ActionReport {
   return { workflowId: a.workflowId, agentId: a.agentId, taskId: a.taskId, actionId: a.actionId, state };

@@ -3,21 +3,13 @@ import { bridgeChanges, changePayloads, readPayload } from "../../daemon/core/ch
 import { createChangeFeed, type Change, type FeedEntry } from "../../daemon/core/changes.ts";
 import { createCore } from "../../daemon/core/core.ts";
 import { openStore } from "../../daemon/store/open.ts";
-import { machineYaml, manifests } from "../support/core.ts";
+import { alpineTemplate, machineYaml, manifests } from "../support/core.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
 import { freshDatabase } from "../support/postgres.ts";
 import { SETUP_TIMEOUT_MS } from "../support/processes.ts";
 
 const MAC = "1c:69:7a:11:22:33";
-const BODY = `version: "0.1"
-name: bridge
-global_timeout: 600
-tasks:
-  - name: install
-    worker: "{{.device_1}}"
-    actions:
-      - name: only
-        image: alpine`;
+const BODY = alpineTemplate("bridge", ["only"]);
 
 describe("change bridge payloads", () => {
   test("changes are packed under PostgreSQL's 8000-byte limit, without events, and read back by the other side only", () => {

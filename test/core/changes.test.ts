@@ -3,7 +3,7 @@ import { createChangeFeed, feedHardwareNotifications, type FeedEntry } from "../
 import { createCore } from "../../daemon/core/core.ts";
 import type { ActionAssignment } from "../../daemon/core/types.ts";
 import type { ActionState } from "../../daemon/workflow/definition.ts";
-import { hardwareYaml, machineYaml, manifests, testClock } from "../support/core.ts";
+import { alpineTemplate, hardwareYaml, machineYaml, manifests, testClock } from "../support/core.ts";
 import { forEachStore } from "../support/stores.ts";
 
 describe("change feed", () => {
@@ -45,16 +45,7 @@ describe("change feed", () => {
 });
 
 const MAC = "1c:69:7a:11:22:33";
-const BODY = `version: "0.1"
-name: feed
-global_timeout: 600
-tasks:
-  - name: install
-    worker: "{{.device_1}}"
-    actions:
-      - name: only
-        image: alpine
-        timeout: 10`;
+const BODY = alpineTemplate("feed", ["only"], 10);
 
 function report(a: ActionAssignment, state: ActionState) {
   return { workflowId: a.workflowId, agentId: a.agentId, taskId: a.taskId, actionId: a.actionId, state };

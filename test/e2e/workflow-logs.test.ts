@@ -10,23 +10,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLogShipper, logsClient } from "../../agent/log-shipper.ts";
 import { agentClient, statusFor } from "../grpc/agent-client.ts";
-import { machineYaml } from "../support/core.ts";
+import { alpineTemplate, machineYaml } from "../support/core.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
 import { runWisp, SETUP_TIMEOUT_MS, startWispd, wispdGrpcPort, type WispdHandle } from "../support/processes.ts";
 
 const MAC = "1c:69:7a:11:22:33";
 const ROOT = join(import.meta.dir, "..", "..");
-const BODY = `version: "0.1"
-name: logs
-global_timeout: 600
-tasks:
-  - name: install
-    worker: "{{.device_1}}"
-    actions:
-      - name: stream-image
-        image: alpine
-      - name: reboot
-        image: alpine`;
+const BODY = alpineTemplate("logs", ["stream-image", "reboot"]);
 
 describe("wisp logs workflow --follow against wispd", () => {
   let data: { dataDir: string; remove(): void };

@@ -105,6 +105,12 @@ spec:
 ${spec}`;
 }
 
+/** Template data of one task (`install`, on device_1) running `actions` in order, each alpine, with `timeout` seconds when given. */
+export function alpineTemplate(name: string, actions: string[], timeout?: number): string {
+  const items = actions.map((a) => `      - name: ${a}\n        image: alpine${timeout === undefined ? "" : `\n        timeout: ${timeout}`}`);
+  return `version: "0.1"\nname: ${name}\nglobal_timeout: 600\ntasks:\n  - name: install\n    worker: "{{.device_1}}"\n    actions:\n${items.join("\n")}`;
+}
+
 /**
  * One machine's manifests: Hardware `hw` with `mac`, Template `tpl` whose data is `templateBody`,
  * and Workflow `wf` of the two (`workflowSpec` lines appended under its spec).
