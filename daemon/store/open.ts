@@ -102,8 +102,12 @@ async function openPglite(dir: string, logger?: StoreLogger, observe?: QueryObse
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   await mkdir(dir, { recursive: true });
   logger?.debug({ path: dir }, "opening pglite");
-  const client = await PGlite.create(dir);
-  const db = drizzle(observe ? timedPglite(client, observe) : client, { schema });
+  // drizzle's identity parsers (dates and intervals as text) are set once on the instance, so
+  // no query carries them: PGlite merges a query's parsers into a copy of its whole parser table
+  // on every query (10 % of wispd's CPU in a 3,000-machine storm, bench/storm --profile).
+  const client = await PGlite.create(dir, { parsers: Object.fromEntries(TEXT_AS_IS_TYPES.map((oid) => [oid, asIs])) });
+  const gated = gatePglite(client);
+  const db = drizzle(observe ? timedPglite(gated, observe) : gated, { schema });
   try {
     await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
   } catch (e) {
@@ -129,6 +133,78 @@ function wrap(db: Db, driver: Store["driver"], close: () => Promise<void>, liste
     // Idempotent: tests and shutdown paths may both close.
     close: () => (closed ??= close()),
   };
+}
+
+/** Type OIDs drizzle's PGlite driver passes through as text: timestamp(tz), interval, date and their arrays. */
+const TEXT_AS_IS_TYPES = [1114, 1184, 1186, 1082, 1231, 1115, 1185, 1187, 1182];
+const asIs = (value: string): string => value;
+/** How long store operations may run back to back before the event loop gets a turn. */
+const STORE_SLICE_MS = 10;
+
+/** True when a query's `parsers` option changes nothing the instance does not already do. */
+function redundantParsers(parsers: Record<string, unknown>): boolean {
+  for (const [oid, fn] of Object.entries(parsers)) {
+    if (!TEXT_AS_IS_TYPES.includes(Number(oid)) || typeof fn !== "function" || fn("2000-01-01") !== "2000-01-01") return false;
+  }
+  return true;
+}
+
+/**
+ * PGlite runs each query synchronously inside its WASM, and hands its lock to the next waiting
+ * query in a promise continuation: a thousand queued queries would then run back to back without
+ * the event loop ever polling a socket (a TFTP transfer of 51 blocks took 46 s in a 5,000-machine
+ * storm). Here queries and transactions run one at a time, and after STORE_SLICE_MS of them
+ * the next waits for a macrotask turn (setImmediate), so DHCP, TFTP and HTTP are served at
+ * least that often however long the store's queue is. Statements
+ * inside a transaction are not gated (the transaction is the operation). Redundant per-query
+ * `parsers` are dropped (see TEXT_AS_IS_TYPES).
+ */
+function gatePglite<T extends object>(client: T): T {
+  let tail: Promise<unknown> = Promise.resolve();
+  let sliceStarted = -Infinity;
+  // Store operations run back to back for up to STORE_SLICE_MS, then the loop gets a turn: a
+  // turn before every operation starved the store instead (a 3,000-machine storm's reports
+  // outlived the agents' deadlines and were sent again and again).
+  const turn = (): Promise<void> | undefined => {
+    if (performance.now() - sliceStarted < STORE_SLICE_MS) return undefined;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        sliceStarted = performance.now();
+        resolve();
+      }),
+    );
+  };
+  const gate = <R>(op: () => Promise<R>): Promise<R> => {
+    const run = tail.then(turn).then(op);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  const strip = (args: unknown[]): unknown[] => {
+    const options = args[2] as { parsers?: Record<string, unknown> } | undefined;
+    if (!options?.parsers || !redundantParsers(options.parsers)) return args;
+    const { parsers: _, ...rest } = options;
+    return [args[0], args[1], rest, ...args.slice(3)];
+  };
+  const inner = <U extends object>(tx: U): U =>
+    new Proxy(tx, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== "function") return value;
+        const fn = (value as (...a: unknown[]) => unknown).bind(target);
+        return prop === "query" ? (...args: unknown[]) => fn(...strip(args)) : fn;
+      },
+    });
+  return new Proxy(client, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== "function") return value;
+      const fn = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
+      if (prop === "query") return (...args: unknown[]) => gate(() => fn(...strip(args)));
+      if (prop === "exec") return (...args: unknown[]) => gate(() => fn(...args));
+      if (prop === "transaction") return (cb: (tx: object) => Promise<unknown>) => gate(() => fn((tx: object) => cb(inner(tx))));
+      return fn;
+    },
+  });
 }
 
 // Store latency is measured at the driver, the one place every drizzle query (transactions
