@@ -56,27 +56,60 @@ export async function createActionIndex(store: Store, core: Pick<Core, "getActio
   const maxEntries = opts.maxEntries ?? MAX_ENTRIES;
   const entries = new Map<string, Entry>();
   const byWorker = new Map<string, Set<string>>();
-  // Bumped by every invalidation: a store read that started before one must not be remembered
-  // (it may have seen the rows before the change that was just notified).
-  let generation = 0;
+  // A store read that started before an invalidation of its worker (or of everything) must not
+  // be remembered: it may have seen the rows before the change that was just notified. The clock
+  // ticks on every invalidation; each worker keeps the tick of its last one. Per worker, so that
+  // in a storm one agent's report does not void every other agent's read in flight (with a
+  // single generation nothing was remembered while 3,000 agents were reporting).
+  let clock = 0;
+  let allForgottenAt = 0;
+  const invalidatedAt = new Map<string, number>();
+  // Reads in flight per agent id: an agent that calls again before its answer came (a retry
+  // after its deadline) shares the read instead of queueing another one behind the store.
+  const reading = new Map<string, Promise<Answer>>();
+  const reporting = new Map<string, Promise<void>>();
   let closed = false;
   const stats = { hits: 0, misses: 0 };
 
   function forgetAll(): void {
-    generation++;
+    allForgottenAt = ++clock;
+    invalidatedAt.clear();
     entries.clear();
     byWorker.clear();
+    reading.clear();
   }
 
   function invalidate(workers?: readonly string[]): void {
     if (!workers) return forgetAll();
-    generation++;
+    const tick = ++clock;
     for (const w of workers) {
+      if (invalidatedAt.size >= maxEntries) return forgetAll();
+      invalidatedAt.set(w, tick);
       const ids = byWorker.get(w);
       if (!ids) continue;
-      for (const id of ids) entries.delete(id);
+      for (const id of ids) {
+        entries.delete(id);
+        reading.delete(id);
+      }
       byWorker.delete(w);
     }
+  }
+
+  /** True when nothing of `worker` was invalidated since tick `since`. */
+  const unchangedSince = (worker: string, since: number): boolean => allForgottenAt <= since && (invalidatedAt.get(worker) ?? 0) <= since;
+
+  /** Reads the agent's answer from the store; remembers it unless its worker changed meanwhile. */
+  async function read(agentId: string, worker: string): Promise<Answer> {
+    const since = clock;
+    let answer: Answer;
+    try {
+      answer = { ok: true, value: await core.getAction(agentId) };
+    } catch (e) {
+      if (!(e instanceof WispError) || !REMEMBERED.has(e.code)) throw e;
+      answer = { ok: false, error: e };
+    }
+    if (!closed && unchangedSince(worker, since)) remember(agentId, worker, answer);
+    return answer;
   }
 
   function remember(agentId: string, worker: string, answer: Answer): void {
@@ -137,24 +170,34 @@ export async function createActionIndex(store: Store, core: Pick<Core, "getActio
         throw hit.answer.error;
       }
       stats.misses++;
-      const seen = generation;
-      let answer: Answer;
-      try {
-        answer = { ok: true, value: await core.getAction(agentId) };
-      } catch (e) {
-        if (!(e instanceof WispError) || !REMEMBERED.has(e.code)) throw e;
-        answer = { ok: false, error: e };
+      let pending = closed ? undefined : reading.get(agentId);
+      if (!pending) {
+        const p = read(agentId, normalizeWorker(agentId));
+        pending = p;
+        if (!closed) {
+          reading.set(agentId, p);
+          void p.then(
+            () => reading.get(agentId) === p && reading.delete(agentId),
+            () => reading.get(agentId) === p && reading.delete(agentId),
+          );
+        }
       }
-      if (!closed && seen === generation) remember(agentId, normalizeWorker(agentId), answer);
+      const answer = await pending;
       if (answer.ok) return answer.value;
       throw answer.error;
     },
     async reportAction(report) {
+      // The same report again while the first is still in flight (the agent's deadline passed
+      // while the store was busy): it waits for the first instead of queueing a repeat.
+      const key = JSON.stringify(report);
+      const inFlight = reporting.get(key);
+      if (inFlight) return inFlight;
+      const p = reportOnce(report);
+      reporting.set(key, p);
       try {
-        await core.reportAction(report);
+        return await p;
       } finally {
-        // The reporter polls right after the acknowledgement, before the notification may arrive.
-        invalidate([normalizeWorker(report.agentId)]);
+        reporting.delete(key);
       }
     },
     async close() {
@@ -164,6 +207,15 @@ export async function createActionIndex(store: Store, core: Pick<Core, "getActio
       await unlisten();
     },
   };
+
+  async function reportOnce(report: Parameters<Core["reportAction"]>[0]): Promise<void> {
+    try {
+      await core.reportAction(report);
+    } finally {
+      // The reporter polls right after the acknowledgement, before the notification may arrive.
+      invalidate([normalizeWorker(report.agentId)]);
+    }
+  }
   return index;
 }
 

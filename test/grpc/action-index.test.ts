@@ -156,6 +156,81 @@ forEachStore("action index", (ctx) => {
     }
   });
 
+  test("polls that come while a read is in flight share it; a change to another worker does not void it, one to its own does", async () => {
+    const assignment = { name: "first" } as ActionAssignment;
+    let calls = 0;
+    let release!: () => void;
+    const slow: Pick<Core, "getAction" | "reportAction"> = {
+      getAction: async () => {
+        calls++;
+        await new Promise<void>((r) => (release = r));
+        return assignment;
+      },
+      reportAction: async () => {},
+    };
+    const index = await createActionIndex(ctx.store, slow);
+    try {
+      // Three polls of one agent (a retry after its deadline, say): one store read.
+      const polls = [index.getAction(MAC), index.getAction(MAC), index.getAction(MAC)];
+      await Bun.sleep(5);
+      expect(calls).toBe(1);
+      // Another agent's report while the read is in flight: the read is still remembered.
+      index.invalidate(["some-other-worker"]);
+      release();
+      for (const p of polls) expect((await p).name).toBe("first");
+      expect(await index.getAction(MAC)).toBe(assignment);
+      expect(calls).toBe(1);
+      expect(index.stats.hits).toBe(1);
+
+      // Its own worker changes while a read is in flight: answered, but not remembered.
+      index.invalidate([MAC]);
+      const again = index.getAction(MAC);
+      await Bun.sleep(5);
+      index.invalidate([MAC]);
+      release();
+      expect((await again).name).toBe("first");
+      expect(calls).toBe(2);
+      expect(index.size).toBe(0);
+      const third = index.getAction(MAC);
+      await Bun.sleep(5);
+      release();
+      await third;
+      expect(calls).toBe(3);
+      expect(index.size).toBe(1);
+    } finally {
+      await index.close();
+    }
+  });
+
+  test("the same report sent again while the first is in flight is applied once; a different one is not merged", async () => {
+    const applied: string[] = [];
+    let release!: () => void;
+    const slow: Pick<Core, "getAction" | "reportAction"> = {
+      getAction: async () => ({ name: "first" }) as ActionAssignment,
+      reportAction: async (r) => {
+        applied.push(r.state);
+        await new Promise<void>((done) => (release = done));
+      },
+    };
+    const index = await createActionIndex(ctx.store, slow);
+    try {
+      const a = { workflowId: "default/wf", agentId: MAC, actionId: "x", state: "SUCCESS" } as const;
+      const first = index.reportAction(a);
+      const repeat = index.reportAction({ ...a });
+      await Bun.sleep(5);
+      expect(applied).toEqual(["SUCCESS"]);
+      release();
+      await Promise.all([first, repeat]);
+      const other = index.reportAction({ ...a, state: "FAILED" });
+      await Bun.sleep(5);
+      release();
+      await other;
+      expect(applied).toEqual(["SUCCESS", "FAILED"]);
+    } finally {
+      await index.close();
+    }
+  });
+
   test("agent ids beyond the bound make it start again instead of growing", async () => {
     const storeCore = testCore(ctx.store);
     const index = await createActionIndex(ctx.store, storeCore, { maxEntries: 3 });
