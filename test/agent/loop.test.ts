@@ -46,15 +46,11 @@ async function loop(client: WorkflowClient, state: StateStore, results: RunResul
   const stop = new AbortController();
   const sleeps: number[] = [];
   const runs: string[] = [];
-  await runLoop({
-    workerId: "m1",
-    client,
+  const run = async (a: Action) => (runs.push(a.actionId), { state: results.shift() ?? "SUCCESS", message: "m" });
+  // The pause before a retry is tested on its own below; here only back-off sleeps are counted.
+  await loopWith(client, run, {
     state,
-    logger: log,
-    signal: stop.signal,
-    run: async (a: Action) => (runs.push(a.actionId), { state: results.shift() ?? "SUCCESS", message: "m" }),
-    // The pause before a retry is tested on its own below; here only back-off sleeps are counted.
-    retryDelayMs: () => 0,
+    stop,
     sleep: async (ms) => {
       sleeps.push(ms);
       if (sleeps.length >= stopAfterSleeps) stop.abort();
@@ -173,7 +169,7 @@ function capture() {
 
 const fastLogs = { batchMs: 5, retryStartMs: 5, retryMaxMs: 10, closeTimeoutMs: 300 };
 
-/** Runs the loop with `run` until it has slept `stopAfterSleeps` times (or `stop` is aborted by the run). */
+/** Runs the loop with `run` (no pause before a retry) until it has slept `stopAfterSleeps` times, or `stop` is aborted; returns its own state store (`extra` may name another). */
 async function loopWith(client: WorkflowClient, run: LoopDeps["run"], extra: Partial<LoopDeps> & { stop?: AbortController } = {}, stopAfterSleeps = 1) {
   const stop = extra.stop ?? new AbortController();
   const state = memoryState();
