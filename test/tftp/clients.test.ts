@@ -3,14 +3,11 @@
 // curl and ipxe (for the real undionly.kpxe).
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
-import { createMetricsRegistry } from "../../daemon/lib/metrics.ts";
-import { createFileSource, DEFAULT_IPXE_DIR } from "../../daemon/tftp/files.ts";
-import { startTftpServer, type TftpServer } from "../../daemon/tftp/server.ts";
-import { put, text } from "./harness.ts";
+import { DEFAULT_IPXE_DIR } from "../../daemon/tftp/files.ts";
+import { startHarness, text, type Harness } from "./harness.ts";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const UNDIONLY = join(DEFAULT_IPXE_DIR, "undionly.kpxe");
@@ -20,45 +17,21 @@ for (const [tool, pkg] of [["tftp", "tftp-hpa"], ["curl", "curl"]]) {
 }
 if (!existsSync(UNDIONLY)) throw new Error(`${UNDIONLY} is missing: apt-get install ipxe`);
 
-interface Served extends AsyncDisposable {
-  server: TftpServer;
-  port: number;
-  dir: string;
+interface Served extends Harness {
+  /** Where clients write what they fetch. */
   out: string;
   /** The server's log lines (debug and up). */
   logs: Record<string, unknown>[];
-  files: Map<string, Uint8Array>;
-  metric(name: string, labels?: Record<string, string>): number;
 }
 
 // The real iPXE directory, an artifacts directory of our own, and a place for clients' output.
 async function serve(artifacts: Record<string, Uint8Array>): Promise<Served> {
-  const dir = mkdtempSync(join(tmpdir(), "wisp-tftp-clients-"));
-  const files = new Map(Object.entries(artifacts).map(([name, bytes]) => [name, put(join(dir, "artifacts"), name, bytes)]));
-  put(dir, "out/.keep", new Uint8Array(0));
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: "debug" }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const metrics = createMetricsRegistry();
-  const server = await startTftpServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    files: createFileSource({ ipxeDir: DEFAULT_IPXE_DIR, artifactsDir: join(dir, "artifacts") }),
-    logger,
-    metrics,
-  });
-  return {
-    server,
-    port: server.port,
-    dir,
-    out: join(dir, "out"),
-    logs,
-    files,
-    metric: (name, labels) => metrics.value(name, labels) ?? 0,
-    async [Symbol.asyncDispose]() {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const h = await startHarness(artifacts, { logger }, { ipxeDir: DEFAULT_IPXE_DIR });
+  const out = join(h.root, "out");
+  mkdirSync(out);
+  return Object.assign(h, { out, logs });
 }
 
 async function run(cmd: string[], cwd?: string) {
