@@ -306,7 +306,7 @@ async function main(): Promise<void> {
     // Bun writes the CPU profile as wispd exits; its clean shutdown may take a while after a storm.
     const stopGraceMs = profileDir ? 120_000 : 10_000;
     const pgLine = wispdRun.storeServer ? `; PostgreSQL server CPU ${wispdRun.storeServer.cpuSeconds.toFixed(1)} s, RSS summed over its processes peak ${wispdRun.storeServer.peakRssSumMb.toFixed(0)} MB (PSS ${wispdRun.storeServer.peakPssSumMb.toFixed(0)} MB, ${wispdRun.storeServer.peakProcesses} processes)` : "";
-    log(`wispd (${storeName}): ${wispdRun.figures.succeeded}/${n} booted in ${wispdRun.figures.completionSeconds.toFixed(1)} s, ${wispdRun.figures.failed} failed; workflows ${JSON.stringify(workflowStates)}; wispd CPU ${wispdRun.serverCpuSeconds.toFixed(1)} s, RSS peak ${wispdRun.peakRssMb.toFixed(0)} MB (VmHWM ${wispdRun.vmHwmMb!.toFixed(0)} MB)${pgLine}`);
+    log(`wispd (${storeName}): ${wispdRun.figures.succeeded}/${n} booted in ${wispdRun.figures.completionSeconds.toFixed(1)} s, ${wispdRun.figures.failed} failed; workflows ${JSON.stringify(workflowStates)}; wispd CPU ${wispdRun.serverCpuSeconds.toFixed(1)} s (runnable but waiting for a CPU ${wispdRun.serverWaitSeconds?.toFixed(1)} s), RSS peak ${wispdRun.peakRssMb.toFixed(0)} MB (VmHWM ${wispdRun.vmHwmMb!.toFixed(0)} MB)${pgLine}`);
     await servers.stop(stopGraceMs);
     // wispd is gone: the cluster goes too, before the baseline has the server CPU.
     pg?.stop();
@@ -340,7 +340,7 @@ async function main(): Promise<void> {
     const written = values["no-record"] ? [] : recordRun(run, quick);
     for (const f of written) log(`wrote ${f}`);
     for (const r of [wispdStatic, wispdRun, baseline]) if (r && r.figures.failed > 0) log(`${r.processes}: ${r.figures.failed} machines failed: ${JSON.stringify(r.failures.reasons)}`);
-    const resources = { cpuSeconds: wispdRun.serverCpuSeconds, peakRssMb: wispdRun.peakRssMb, vmHwmMb: wispdRun.vmHwmMb };
+    const resources = { cpuSeconds: wispdRun.serverCpuSeconds, waitSeconds: wispdRun.serverWaitSeconds, peakRssMb: wispdRun.peakRssMb, vmHwmMb: wispdRun.vmHwmMb };
     console.log(JSON.stringify({ label, store: storeName, wispd: wispdRun.figures, resources: { wispd: resources, postgres: wispdRun.storeServer }, baseline: baseline?.figures }));
   } finally {
     await servers.stop();
