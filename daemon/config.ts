@@ -10,7 +10,7 @@ import { AGENT_AUTH_MODES, DEFAULT_AGENT_AUTH, type AgentAuthMode } from "./grpc
 import { WispError } from "./lib/errors.ts";
 import { DEFAULT_SYSLOG_PORT } from "./syslog/server.ts";
 import { DEFAULT_IPXE_DIR } from "./tftp/files.ts";
-import { DEFAULT_TFTP_PORT } from "./tftp/server.ts";
+import { DEFAULT_MAX_TRANSFERS, DEFAULT_TFTP_PORT } from "./tftp/server.ts";
 import { parseIpv4 } from "./wire/address.ts";
 
 /** Default HTTP port (API, boot artifacts, metadata), as Tinkerbell's smee uses. */
@@ -29,7 +29,7 @@ export const DEFAULT_DHCP_LEASE_TIME = 86_400;
 /** The `--dhcp-mode` values (COMPAT section 2). */
 export const DHCP_MODES = ["reservation", "proxy", "auto-proxy", "off"] as const satisfies readonly DhcpMode[];
 
-type OptionType = "string" | "port" | "level" | "ipv4" | "mode" | "interfaces" | "seconds" | "cidr" | "agent-auth" | "registry" | "kernel-arg";
+type OptionType = "string" | "port" | "level" | "ipv4" | "mode" | "interfaces" | "seconds" | "count" | "cidr" | "agent-auth" | "registry" | "kernel-arg";
 
 interface OptionSpec {
   /** Flag without dashes; the env name is WISP_ + upper snake case; the config key is camelCase. */
@@ -96,6 +96,12 @@ export const OPTIONS = [
     default: DEFAULT_TFTP_PORT,
     help: "UDP port of the read-only TFTP server (iPXE binaries, artifacts) on --listen-address (0 = off); when the default port cannot be bound, wispd warns and runs without it",
   },
+  {
+    flag: "tftp-max-transfers",
+    type: "count",
+    default: String(DEFAULT_MAX_TRANSFERS),
+    help: "TFTP transfers served at once (one UDP socket each); a request over the limit is dropped unanswered and counted, and the machine's retransmission brings it back",
+  },
   { flag: "ipxe-dir", type: "string", help: `directory of iPXE binaries (undionly.kpxe, ipxe.efi, snponly.efi) served by name (default: ${DEFAULT_IPXE_DIR}, Debian's ipxe package, if it exists)` },
   { flag: "artifacts-dir", type: "string", help: "directory of boot artifacts served by relative path (default: <data-dir>/artifacts)" },
   // BMC (issue 9): how often every Machine's power state is read.
@@ -138,6 +144,7 @@ export interface Config {
   dhcpLeaseTime: number;
   /** 0: the TFTP server is off. */
   tftpPort: number;
+  tftpMaxTransfers: number;
   ipxeDir?: string;
   artifactsDir?: string;
   /** `a.b.c.d/n` (validated); empty: X-Forwarded-For is never believed. */
@@ -170,6 +177,9 @@ export function helpText(): string {
   return lines.join("\n");
 }
 
+/** Largest value of a "count" option. */
+const MAX_COUNT = 1_000_000;
+
 const PLACEHOLDER: Record<OptionType, string> = {
   string: "value",
   port: "port",
@@ -178,6 +188,7 @@ const PLACEHOLDER: Record<OptionType, string> = {
   mode: "mode",
   interfaces: "iface",
   seconds: "seconds",
+  count: "n",
   cidr: "cidr",
   "agent-auth": "mode",
   registry: "host[:port]",
@@ -264,6 +275,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     dhcpMode: get("dhcp-mode") as DhcpMode,
     dhcpLeaseTime: Number(get("dhcp-lease-time")),
     tftpPort: Number(get("tftp-port")),
+    tftpMaxTransfers: Number(get("tftp-max-transfers")),
     ipxeDir: get("ipxe-dir"),
     artifactsDir: get("artifacts-dir"),
     trustedProxies: [...new Set(getAll("trusted-proxies"))],
@@ -292,6 +304,7 @@ function checkValue(spec: OptionSpec, value: string, from: string): void {
   if (spec.type === "mode" && !(DHCP_MODES as readonly string[]).includes(value)) fail(`one of ${DHCP_MODES.join(", ")}`);
   // IFNAMSIZ (16) less the NUL; '/', ':' and white space are not allowed in Linux interface names.
   if (spec.type === "interfaces" && !/^[^\s/:]{1,15}$/.test(value)) fail("an interface name of 1-15 characters without '/', ':' or spaces");
+  if (spec.type === "count" && (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_COUNT)) fail(`a whole number 1-${MAX_COUNT}`);
   if (spec.type === "seconds" && (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 0xffffffff)) {
     fail("a number of seconds 1-4294967295"); // RFC 2132 9.2: a 32-bit unsigned lease time
   }

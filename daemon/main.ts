@@ -157,7 +157,7 @@ async function startTftp(config: Config, dataDir: string, metrics: MetricsRegist
   if (ipxeDir === undefined) log.warn({ path: DEFAULT_IPXE_DIR, hint: "apt-get install ipxe, or set --ipxe-dir" }, "tftp has no ipxe binaries");
   const files = createFileSource({ ipxeDir, artifactsDir });
   try {
-    const server = await startTftpServer({ hostname: config.listenAddress, port: config.tftpPort, files, logger: log, metrics, machine: machineByAddress(index) });
+    const server = await startTftpServer({ hostname: config.listenAddress, port: config.tftpPort, maxTransfers: config.tftpMaxTransfers, files, logger: log, metrics, machine: machineByAddress(index) });
     log.info({ ipxeDir, artifactsDir }, "tftp serving");
     return server;
   } catch (e) {

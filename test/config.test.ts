@@ -37,6 +37,11 @@ describe("wispd configuration", () => {
     expect(() => loadConfig([], { WISP_DHCP_INTERFACE: "eth0,bad/name" })).toThrow('WISP_DHCP_INTERFACE: expected an interface name of 1-15 characters without \'/\', \':\' or spaces, got "bad/name"');
     expect(() => loadConfig(["--dhcp-lease-time", "0"], {})).toThrow('--dhcp-lease-time: expected a number of seconds 1-4294967295, got "0"');
     expect(() => loadConfig(["--dhcp-lease-time", "1h"], {})).toThrow("expected a number of seconds");
+    expect(loadConfig(["--tftp-max-transfers", "8192"], {}).tftpMaxTransfers).toBe(8192);
+    expect(loadConfig([], { WISP_TFTP_MAX_TRANSFERS: "16" }).tftpMaxTransfers).toBe(16);
+    expect(loadConfig([], {}).tftpMaxTransfers).toBe(4096);
+    expect(() => loadConfig(["--tftp-max-transfers", "0"], {})).toThrow('--tftp-max-transfers: expected a whole number 1-1000000, got "0"');
+    expect(() => loadConfig(["--tftp-max-transfers", "many"], {})).toThrow("expected a whole number");
   });
 
   test("flags beat environment beat config file", () => {
