@@ -136,7 +136,8 @@ export function stormMarkdown(rec: StormRecord): string {
     row("DHCP messages sent / answered in time / late", (r) => `${r.dhcp.sent} / ${r.dhcp.answered} / ${r.dhcp.stray}`);
     row("UDP drops, server side (port 67 / 69 / all)", (r) => (r.udpDrops ? `${r.udpDrops.server.byPort["67"] ?? "–"} / ${r.udpDrops.server.byPort["69"] ?? "–"} / ${r.udpDrops.server.total}` : "–"));
     row("UDP drops, load generator", (r) => (r.udpDrops ? String(r.udpDrops.generator.total) : "–"));
-    if (w.vmHwmMb !== undefined) out.push("", `wispd's VmHWM (peak RSS since start, store included) after the storms: ${f1(w.vmHwmMb)} MB.`);
+    const onPostgres = run.store?.startsWith("PostgreSQL") ?? false;
+    if (w.vmHwmMb !== undefined) out.push("", `wispd's VmHWM (peak RSS since start${onPostgres ? "; the store is in PostgreSQL's processes" : ", the embedded store included"}) after the storms: ${f1(w.vmHwmMb)} MB.`);
     if (w.applySeconds !== undefined) out.push("", `Apply before the storm (${run.machines * 2 + 1} documents, batches of 500): ${f1(w.applySeconds)} s.`);
     if (w.workflowStates) out.push("", `Workflows afterwards: ${Object.entries(w.workflowStates).map(([k, v]) => `${k} ${v}`).join(", ")}.`);
     out.push("", "Per stage, p50 / p99 over the machines that completed it:", "", `| stage | ${cols.map((r) => r.processes).join(" | ")} |`, `| --- | ${cols.map(() => "---").join(" | ")} |`);

@@ -290,13 +290,15 @@ describe("storm report", () => {
       machine: { cpus: 2, model: "x", kernel: "6", loadavgBefore: [0, 0, 0] }, versions: {}, wispd,
     });
     const pg = { cpuSeconds: 7.5, cpuShare: 0.25, peakRssSumMb: 310, peakPssSumMb: 64.5, peakProcesses: 17 };
-    const md = stormMarkdown({ runs: [run("5-pg", "PostgreSQL 15.18, started by the storm (unix socket)", server({ storeServer: pg })), run("5", "PGlite", server())] });
+    const md = stormMarkdown({ runs: [run("5-pg", "PostgreSQL 15.18, started by the storm (unix socket)", server({ storeServer: pg, vmHwmMb: 160 })), run("5", "PGlite", server({ vmHwmMb: 900 }))] });
     const [pgPart, pglitePart] = md.split("## 5\n");
     expect(pgPart).toContain("wispd's store: PostgreSQL 15.18, started by the storm (unix socket).");
     expect(pgPart).toContain("| server CPU (s) / share of storm | 20.0 / 50 % |");
     expect(pgPart).toContain("| PostgreSQL server CPU (s) / share of storm | 7.5 / 25 % |");
     expect(pgPart).toContain("| PostgreSQL peak memory, summed over its processes: RSS / PSS (MB) | 310.0 / 64.5 |");
+    expect(pgPart).toContain("wispd's VmHWM (peak RSS since start; the store is in PostgreSQL's processes) after the storms: 160.0 MB.");
     expect(pglitePart).toContain("wispd's store: PGlite.");
+    expect(pglitePart).toContain("wispd's VmHWM (peak RSS since start, the embedded store included) after the storms: 900.0 MB.");
     expect(pglitePart).not.toContain("PostgreSQL server CPU");
     expect(md).toContain("**Store.**");
   });
