@@ -110,11 +110,13 @@ export function stormRows(s: StormRecord | undefined): Row[] {
     }
     rows.push({
       area: "storm",
-      measure: `${r.label}: every stage, metadata and the 3-action workflow included: completion, failures`,
+      measure: `${r.label}: every stage, metadata and the 3-action workflow included, wispd on ${r.store ?? "PGlite"}: completion, failures`,
       wisp: `${num(r.wispd.figures.completionSeconds, 1)} s, ${r.wispd.figures.failed} failed`,
       peer: "–",
       ratio: "–",
-      cpu: `wispd ${num(r.wispd.serverCpuSeconds, 1)} s, RSS ${num(r.wispd.peakRssMb)} MB sampled`,
+      cpu:
+        `wispd ${num(r.wispd.serverCpuSeconds, 1)} s, RSS ${num(r.wispd.peakRssMb)} MB sampled` +
+        (r.wispd.storeServer ? `; PostgreSQL ${num(r.wispd.storeServer.cpuSeconds, 1)} s, PSS ${num(r.wispd.storeServer.peakPssSumMb)} MB` : ""),
     });
     return rows;
   });
@@ -176,7 +178,7 @@ export function allMarkdown(rec: AllRecord, findings?: string): string {
     "```sh",
     "sudo npm run bench                      # everything (about an hour on 2 cores)",
     "sudo npm run bench -- --quick           # smoke run: scaled down, writes to a scratch directory",
-    "sudo npm run bench -- --only micro,dhcp # a subset: micro, dhcp, tftp, http, metadata, grpc, agent, storm, or one micro file (micro/tftp)",
+    "sudo npm run bench -- --only micro,dhcp # a subset: micro, dhcp, tftp, http, metadata, grpc, agent, storm, storm-pg, or one micro file (micro/tftp)",
     "```",
     "",
     "Debian packages: kea-dhcp4-server kea-admin (perfdhcp) dnsmasq-base tftpd-hpa nginx-light wrk curl ipxe iproute2 docker.io busybox-static. Root is needed for the network namespaces (DHCP, storm).",
