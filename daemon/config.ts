@@ -8,6 +8,7 @@ import type { DhcpMode } from "./dhcp/types.ts";
 import { parseCidr } from "./http/client-address.ts";
 import { AGENT_AUTH_MODES, DEFAULT_AGENT_AUTH, type AgentAuthMode } from "./grpc/auth.ts";
 import { WispError } from "./lib/errors.ts";
+import { parseDatabaseUrl } from "./store/url.ts";
 import { DEFAULT_SYSLOG_PORT } from "./syslog/server.ts";
 import { DEFAULT_IPXE_DIR } from "./tftp/files.ts";
 import { DEFAULT_MAX_TRANSFERS, DEFAULT_TFTP_PORT } from "./tftp/server.ts";
@@ -45,7 +46,7 @@ interface OptionSpec {
 export const OPTIONS = [
   { flag: "config", type: "string", help: "YAML or JSON file with any of these options (camelCase keys)" },
   { flag: "data-dir", type: "string", default: DEFAULT_DATA_DIR, help: "directory for the embedded store (PGlite), the API token and artifacts" },
-  { flag: "database-url", type: "string", help: "postgres://user:pass@host:port/db to use PostgreSQL instead of the embedded store" },
+  { flag: "database-url", type: "string", help: "PostgreSQL instead of the embedded store: a libpq URL, postgresql://user:pass@host:port/db, or a unix socket's directory as postgresql:///db?host=/var/run/postgresql" },
   { flag: "listen-address", type: "string", default: "0.0.0.0", help: "address the HTTP, gRPC and syslog listeners bind" },
   { flag: "http-port", type: "port", default: DEFAULT_HTTP_PORT, help: "HTTP port: REST API under /api/v1, /healthz, /readyz, /metrics, and the boot paths /ipxe/script, /ipxe/binary, /artifacts (0 = any free port)" },
   { flag: "grpc-port", type: "port", default: DEFAULT_GRPC_PORT, help: "port of the agents' workflow service (gRPC, Tinkerbell's proto.WorkflowService; 0 = any free port)" },
@@ -308,9 +309,9 @@ function checkValue(spec: OptionSpec, value: string, from: string): void {
   if (spec.type === "seconds" && (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 0xffffffff)) {
     fail("a number of seconds 1-4294967295"); // RFC 2132 9.2: a 32-bit unsigned lease time
   }
-  if (spec.flag === "database-url" && !/^postgres(ql)?:\/\//.test(value)) {
-    throw new WispError("invalid_argument", `${from}: expected a postgres:// URL`, { field: spec.flag });
-  }
+  // The URL is never echoed: it may hold a password (the error points at a character instead).
+  const databaseUrl = spec.flag === "database-url" ? parseDatabaseUrl(value) : undefined;
+  if (databaseUrl && !databaseUrl.ok) throw new WispError("invalid_argument", `${from}: ${databaseUrl.error}`, { field: spec.flag });
 }
 
 function readConfigFile(path: string, known: Map<string, OptionSpec>): [Flag, string[]][] {

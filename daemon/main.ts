@@ -202,7 +202,8 @@ async function run(config: Config, log: Logger): Promise<void> {
   const stopProcessMetrics = registerProcessMetrics(metrics);
   const notifier = createNotifier(process.env, log);
   const store = await openStore({ dataDir, databaseUrl: config.databaseUrl, logger: log, observeQuery: storeQueryObserver(metrics) });
-  log.info({ store: config.databaseUrl ? "postgresql" : "pglite", dataDir, ms: Math.round(performance.now() - started) }, "store opened");
+  // location: PGlite's directory, or PostgreSQL's socket file or host:port (the URL is not logged: it may hold a password).
+  log.info({ store: config.databaseUrl ? "postgresql" : "pglite", location: store.location, dataDir, ms: Math.round(performance.now() - started) }, "store opened");
   // Committed changes, announced in process (live views; ops counts action outcomes from it).
   const changes = createChangeFeed({ logger: log });
   // console: Hardware changes reach the feed from the store's notifications (any wispd's).

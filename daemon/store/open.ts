@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import * as schema from "./schema.ts";
+import { parseDatabaseUrl, postgresConnection } from "./url.ts";
 
 /** The schema type every repository function is written against. */
 export type Schema = typeof schema;
@@ -27,6 +28,8 @@ export interface StoreLogger {
 export interface Store {
   readonly db: Db;
   readonly driver: "pglite" | "postgres";
+  /** Where it is: PGlite's directory, PostgreSQL's socket file or host:port (never a password). */
+  readonly location: string;
   /** Throws when the database does not answer. */
   ping(): Promise<void>;
   /**
@@ -60,7 +63,10 @@ const POSTGRES_POOL_SIZE = 10;
 /** The committed drizzle-kit migrations, resolved from this file so the cwd does not matter. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
-/** Opens (and migrates) the store described by `opts`. */
+/**
+ * Opens (and migrates) the store described by `opts`. A `databaseUrl` is a libpq connection URI
+ * (daemon/store/url.ts); PG* variables of the environment fill what it leaves out, as postgres.js reads them.
+ */
 export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   const store = opts.databaseUrl
     ? await openPostgres(opts.databaseUrl, opts.logger, opts.observeQuery)
@@ -68,12 +74,18 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   return store;
 }
 
-async function openPostgres(url: string, logger?: StoreLogger, observe?: QueryObserver): Promise<Store> {
+async function openPostgres(text: string, logger?: StoreLogger, observe?: QueryObserver): Promise<Store> {
+  const parsed = parseDatabaseUrl(text);
+  const connection = parsed.ok ? postgresConnection(parsed.value, process.env) : parsed;
+  if (!connection.ok) throw new Error(`database URL: ${connection.error}`);
+  const { url, options, location } = connection.value;
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
   const { migrate } = await import("drizzle-orm/postgres-js/migrator");
   // Migrations print NOTICEs ("schema already exists, skipping"); they are noise at debug.
   const client = postgres(url, {
+    // postgres.js 3.4 takes host and port arrays, one entry per host (src/index.js parseOptions), though its types say one of each.
+    ...(options as Pick<import("postgres").Options<{}>, "host" | "port">),
     max: POSTGRES_POOL_SIZE,
     onnotice: (n) => logger?.debug({ notice: n.message }, "postgres notice"),
   });
@@ -82,7 +94,7 @@ async function openPostgres(url: string, logger?: StoreLogger, observe?: QueryOb
     await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
   } catch (e) {
     await client.end({ timeout: 1 });
-    throw e;
+    throw withLocation(e, location);
   }
   const listen: Listen = async (channel, onNotify, onReconnect) => {
     let listening = false;
@@ -93,7 +105,15 @@ async function openPostgres(url: string, logger?: StoreLogger, observe?: QueryOb
     });
     return () => request.unlisten();
   };
-  return wrap(db, "postgres", () => client.end({ timeout: 5 }), listen);
+  return wrap(db, "postgres", location, () => client.end({ timeout: 5 }), listen);
+}
+
+/** A failed start names where it went and why: drizzle's "Failed query" wraps the driver's reason (connect ENOENT, an authentication error). */
+function withLocation(e: unknown, location: string): unknown {
+  if (!(e instanceof Error)) return e;
+  const failed = e.message.split("\n")[0];
+  e.message = `postgresql at ${location}: ${e.cause instanceof Error ? `${e.cause.message} (${failed})` : failed}`;
+  return e;
 }
 
 async function openPglite(dir: string, logger?: StoreLogger, observe?: QueryObserver): Promise<Store> {
@@ -118,14 +138,15 @@ async function openPglite(dir: string, logger?: StoreLogger, observe?: QueryObse
     const stop = await client.listen(channel, onNotify);
     return () => stop();
   };
-  return wrap(db, "pglite", () => client.close(), listen);
+  return wrap(db, "pglite", dir, () => client.close(), listen);
 }
 
-function wrap(db: Db, driver: Store["driver"], close: () => Promise<void>, listen: Listen): Store {
+function wrap(db: Db, driver: Store["driver"], location: string, close: () => Promise<void>, listen: Listen): Store {
   let closed: Promise<void> | undefined;
   return {
     db,
     driver,
+    location,
     async ping() {
       await db.execute(sql`select 1`);
     },
