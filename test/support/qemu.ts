@@ -88,7 +88,7 @@ export interface Vm extends AsyncDisposable {
   /** Date.now() when qemu was started. */
   readonly startedAt: number;
   readonly proc: Subprocess;
-  /** The console so far, without terminal escapes, carriage returns and backspaces. */
+  /** The console so far as the screen shows it (consoleText): no terminal escapes or carriage returns, backspaces applied. */
   serialText(): string;
   /**
    * Waits for `re` in the console (after offset `after`); records `mark` when given. Fails on
@@ -278,8 +278,32 @@ function readText(path: string): string {
   return existsSync(path) ? readFileSync(path, "utf8") : "";
 }
 
-// Terminal output as text: escapes (CSI, "ESC c"), CRs and "\b \b" erasures removed.
-const ESCAPES = /\x1b\[[0-9;=?]*[A-Za-z]|\x1b[c()][0-9A-Za-z]?|\r|[^\n]?\x08|\x08/g;
+// Terminal escapes (CSI, "ESC c") and CRs, removed from the console text.
+const ESCAPES = /\x1b\[[0-9;=?]*[A-Za-z]|\x1b[c()][0-9A-Za-z]?|\r/g;
+
+/**
+ * Console output as the screen shows it: escapes and CRs removed, and a backspace moves back one
+ * column, so what follows overwrites (iPXE erases its countdown with "\b \b" and a slow
+ * download's "84%" with "\b\b\b\b    \b\b\b\b" before " ok"); spaces left at the end of such a line go.
+ */
+export function consoleText(raw: string): string {
+  let t = raw;
+  for (let prev = ""; prev !== t; ) [prev, t] = [t, t.replace(ESCAPES, "")];
+  if (!t.includes("\b")) return t;
+  return t
+    .split("\n")
+    .map((line) => {
+      if (!line.includes("\b")) return line;
+      const cells: string[] = [];
+      let at = 0;
+      for (const c of line) {
+        if (c === "\b") at = Math.max(0, at - 1);
+        else cells[at++] = c;
+      }
+      return cells.join("").replace(/ +$/, "");
+    })
+    .join("\n");
+}
 
 // Reads the serial file incrementally (qemu appends to it) and cleans the text on demand.
 function serialReader(path: string): { text(): string } {
@@ -301,10 +325,7 @@ function serialReader(path: string): { text(): string } {
         dirty = true;
       }
       if (dirty) {
-        // Erasures apply to what came before them: iPXE draws its countdown with "\b \b".
-        let t = raw;
-        for (let prev = ""; prev !== t; ) [prev, t] = [t, t.replace(ESCAPES, "")];
-        clean = t;
+        clean = consoleText(raw);
         dirty = false;
       }
       return clean;
