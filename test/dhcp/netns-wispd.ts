@@ -193,8 +193,11 @@ export function sample(text: string, name: string, labels: Record<string, string
   return 0;
 }
 
-/** One Hardware with one interface, as users write it. */
-export function hardwareYaml(h: { name: string; mac: string; ip: string; netmask?: string; gateway: string; dns: string[]; hostname: string; lease?: number; allowPXE?: boolean }): string {
+/**
+ * One Hardware with one interface, as users write it; `uefi` and name servers only when given,
+ * `spec` lines (e.g. disks, metadata) appended under spec.
+ */
+export function hardwareYaml(h: { name: string; mac: string; ip: string; netmask?: string; gateway: string; dns?: string[]; hostname: string; uefi?: boolean; lease?: number; allowPXE?: boolean; spec?: string }): string {
   return `apiVersion: tinkerbell.org/v1alpha1
 kind: Hardware
 metadata:
@@ -206,16 +209,15 @@ spec:
         mac: ${h.mac}
         hostname: ${h.hostname}
         arch: x86_64
-        ip:
+${h.uefi === undefined ? "" : `        uefi: ${h.uefi}\n`}        ip:
           address: ${h.ip}
           netmask: ${h.netmask ?? "255.255.255.0"}
           gateway: ${h.gateway}
-        name_servers: [${h.dns.join(", ")}]
-        lease_time: ${h.lease ?? 600}
+${h.dns === undefined ? "" : `        name_servers: [${h.dns.join(", ")}]\n`}        lease_time: ${h.lease ?? 600}
       netboot:
         allowPXE: ${h.allowPXE ?? true}
         allowWorkflow: true
-`;
+${h.spec ?? ""}`;
 }
 
 /** A client's view of one event: the reason (BOUND, REBOOT, bound, renew...) and its variables. */

@@ -25,13 +25,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { buildHook } from "../../hook/build.ts";
-import { startWispdIn, type NsWispd } from "../dhcp/netns-wispd.ts";
+import { hardwareYaml, startWispdIn, type NsWispd } from "../dhcp/netns-wispd.ts";
 import { shellQuote, whenProcessGone } from "../support/cleanup.ts";
 import { testDocker, type TestDocker } from "../support/docker.ts";
 import { createNetLab, execHost, IS_ROOT, requireTools, type NetLab, type Netns } from "../support/netns.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
 import { findKernel, requireQemu, withVm, type Vm } from "../support/qemu.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { budget } from "./support/budget.ts";
 import { bootDisk } from "./support/disk-vm.ts";
 import { ACTION_SCRIPTS, actionImage, importActionImages, type ActionName } from "./support/action-images.ts";
 import { BOOT_FILES, buildInstalledDisk, copyInto, METADATA_URL_FILE, PARTITION_OFFSET, requireDiskTools, type InstalledDisk } from "./support/installed-disk.ts";
@@ -66,34 +67,16 @@ const MACHINES = {
 } as const;
 type Machine = (typeof MACHINES)[keyof typeof MACHINES];
 
-function hardwareYaml(m: { name: string; mac: string; ip: string; instanceId: string; uefi: boolean }, gateway = SERVER_IP): string {
-  return `apiVersion: tinkerbell.org/v1alpha1
-kind: Hardware
-metadata:
-  name: ${m.name}
-  namespace: default
-spec:
-  disks:
+/** A VM's Hardware: its address, its disk and its instance metadata. */
+function machineHardware(m: { name: string; mac: string; ip: string; instanceId: string; uefi: boolean }, gateway = SERVER_IP): string {
+  const spec = `  disks:
     - device: /dev/vda
-  interfaces:
-    - dhcp:
-        mac: ${m.mac}
-        hostname: ${m.name}
-        arch: x86_64
-        uefi: ${m.uefi}
-        ip:
-          address: ${m.ip}
-          netmask: 255.255.255.0
-          gateway: ${gateway}
-        lease_time: 600
-      netboot:
-        allowPXE: true
-        allowWorkflow: true
   metadata:
     instance:
       id: ${m.instanceId}
       hostname: ${m.name}
 `;
+  return hardwareYaml({ name: m.name, mac: m.mac, ip: m.ip, gateway, hostname: m.name, uefi: m.uefi, spec });
 }
 
 /** The Template, as a Tinkerbell user writes one (COMPAT 1; compare ../shared/examples). */
@@ -154,12 +137,6 @@ spec:
   bootOptions:
     toggleAllowNetboot: true
 `;
-}
-
-/** One deadline for a whole run: each wait gets what is left of it. */
-function budget(totalMs: number): () => number {
-  const end = performance.now() + totalMs;
-  return () => Math.max(1, end - performance.now());
 }
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
@@ -225,7 +202,7 @@ describe.skipIf(!CAN_RUN)("end-to-end provisioning: a VM PXE-boots the Hook from
     ]);
     await wispd.waitLog((l) => l.msg === "grpc listening");
     agentToken = readFileSync(join(dataDir, "agent-token"), "utf8").trim();
-    await wispd.apply(Object.values(MACHINES).map((m) => hardwareYaml(m)).join("---\n"), Object.keys(MACHINES).length);
+    await wispd.apply(Object.values(MACHINES).map((m) => machineHardware(m)).join("---\n"), Object.keys(MACHINES).length);
     const tpl = await wisp(["apply", "-f", file("template.yaml", templateYaml(httpPort()))]);
     expect(tpl.stdout).toContain("template/e2e-install created");
   }, SETUP_MS);
@@ -387,7 +364,7 @@ describe.skipIf(!CAN_RUN)("the installed system boots from its disk in both firm
     cleanups.push(data.remove);
     wispd = await startWispdIn(server, data.dataDir, ["--listen-address", "0.0.0.0", "--dhcp-interface", "br0", "--log-level", "debug", "--tftp-port", "0"]);
     const yaml = Object.values(BOOTS)
-      .map((m) => hardwareYaml(m, SUBNET_IP).replace("allowPXE: true", "allowPXE: false"))
+      .map((m) => machineHardware(m, SUBNET_IP).replace("allowPXE: true", "allowPXE: false"))
       .join("---\n");
     await wispd.apply(yaml, Object.keys(BOOTS).length);
   }, 120_000);

@@ -22,7 +22,8 @@ import { shellQuote, whenProcessGone } from "../support/cleanup.ts";
 import { createNetLab, IS_ROOT, requireTools, type NetLab, type Netns } from "../support/netns.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
 import { captureUdp, findKernel, MARKER_PREFIX, markerInitrd, requireQemu, withVm, wrapped, type CapturedDatagram, type UdpCapture, type Vm, type VmOptions } from "../support/qemu.ts";
-import { startWispdIn, type NsWispd } from "../dhcp/netns-wispd.ts";
+import { hardwareYaml, startWispdIn, type NsWispd } from "../dhcp/netns-wispd.ts";
+import { budget } from "./support/budget.ts";
 
 const CAN_RUN = IS_ROOT && existsSync("/dev/net/tun");
 const SERVER_IP = "10.78.0.1";
@@ -38,29 +39,8 @@ const MACHINES = {
 } as const;
 type Machine = (typeof MACHINES)[keyof typeof MACHINES];
 
-function hardwareYaml(m: Machine): string {
-  return `apiVersion: tinkerbell.org/v1alpha1
-kind: Hardware
-metadata:
-  name: ${m.name}
-  namespace: default
-spec:
-  interfaces:
-    - dhcp:
-        mac: ${m.mac}
-        hostname: ${m.name}
-        arch: x86_64
-        uefi: ${m.uefi}
-        ip:
-          address: ${m.ip}
-          netmask: 255.255.255.0
-          gateway: ${SERVER_IP}
-        lease_time: 600
-      netboot:
-        allowPXE: true
-        allowWorkflow: true
-`;
-}
+/** A VM's Hardware: its address reserved on the bridge, UEFI or not. */
+const machineHardware = (m: Machine): string => hardwareYaml({ name: m.name, mac: m.mac, ip: m.ip, gateway: SERVER_IP, hostname: m.name, uefi: m.uefi });
 
 type Log = Record<string, unknown>;
 const logTime = (l: Log) => Date.parse(String(l.time));
@@ -81,12 +61,6 @@ function seenDhcp(d: CapturedDatagram): SeenDhcp | undefined {
 async function request(capture: UdpCapture, mac: string, match: (s: SeenDhcp) => boolean, timeoutMs: number): Promise<SeenDhcp> {
   const wanted = (s: SeenDhcp | undefined): s is SeenDhcp => s !== undefined && s.packet.op === BOOTREQUEST && s.cls.mac === mac && match(s);
   return seenDhcp(await capture.waitFor((d) => wanted(seenDhcp(d)), timeoutMs))!;
-}
-
-/** One deadline for a whole boot: each wait gets what is left of it. */
-function budget(totalMs: number): () => number {
-  const end = performance.now() + totalMs;
-  return () => Math.max(1, end - performance.now());
 }
 
 describe.skipIf(!CAN_RUN)("PXE boot of qemu VMs from wispd (TCG, network namespace)", () => {
@@ -128,7 +102,7 @@ describe.skipIf(!CAN_RUN)("PXE boot of qemu VMs from wispd (TCG, network namespa
       "--grpc-port", String(GRPC_PORT),
     ]);
     await wispd.waitLog((l) => l.msg === "tftp listening");
-    await wispd.apply(Object.values(MACHINES).map(hardwareYaml).join("---\n"), Object.keys(MACHINES).length);
+    await wispd.apply(Object.values(MACHINES).map(machineHardware).join("---\n"), Object.keys(MACHINES).length);
   }, 90_000);
 
   afterAll(async () => {
