@@ -2,7 +2,8 @@
  * `--database-url` through a unix-domain socket, really: a throw-away cluster listening on a
  * socket in a temp directory and on no TCP port (bench/support/postgres.ts), reached with the
  * libpq forms psql takes, by openStore and by a real wispd, whose "store opened" line names the
- * socket file and none of whose lines (or refusals) shows the password.
+ * socket file and none of whose lines (or refusals) shows the password. And the same parser
+ * on TCP against the tests' shared cluster: several hosts, the first refusing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,6 +14,7 @@ import { sql } from "drizzle-orm";
 import { postgresBin, startPostgres, type BenchPostgres } from "../../bench/support/postgres.ts";
 import { openStore, type Store } from "../../daemon/store/open.ts";
 import { shellQuote, whenProcessGone } from "../support/cleanup.ts";
+import { ensurePostgres } from "../support/postgres.ts";
 import { SETUP_TIMEOUT_MS, startWispd, type WispdHandle } from "../support/processes.ts";
 
 /** initdb and a first start on a loaded 2-core machine. */
@@ -155,6 +157,26 @@ describe("wispd --database-url over a unix socket", () => {
       expect(message).toContain("wispd exited before listening");
       expect(message).toContain("--database-url: ");
       expect(message).not.toContain(PASSWORD);
+    },
+    SETUP_TIMEOUT_MS,
+  );
+});
+
+describe("TCP URLs through the same parser (the tests' shared cluster)", () => {
+  test(
+    "several hosts: the first refuses, the next answers; the location lists both",
+    async () => {
+      const base = new URL(await ensurePostgres());
+      // Port 1 on loopback: nothing listens there (a privileged port no test binds).
+      const url = `postgresql://${base.username}${base.password ? `:${base.password}` : ""}@127.0.0.1:1,${base.host}${base.pathname}${base.search}`;
+      const store = await openStore({ databaseUrl: url });
+      try {
+        expect(store.location).toBe(`127.0.0.1:1,${base.host}`);
+        await store.ping();
+        expect((await whoAndHow(store)).addr).not.toBeNull();
+      } finally {
+        await store.close();
+      }
     },
     SETUP_TIMEOUT_MS,
   );
