@@ -5,6 +5,8 @@
  * options. A host that is an absolute path, written percent-encoded in the host or as `?host=`,
  * is a unix socket directory, as in libpq; postgres.js reads neither, so the socket file
  * `<dir>/.s.PGSQL.<port>` goes in its `path` option. No error message carries the password.
+ * Stricter than libpq in one place: a raw '@' after the host part is refused (it is most often a
+ * password's '/' or '?' left unencoded, which would otherwise put part of it in the host).
  */
 import { join } from "node:path";
 import { err, ok, type Result } from "../lib/result.ts";
