@@ -16,6 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { parseDatabaseUrl } from "../../daemon/store/url.ts";
 import { benchHosts, benchNetwork, MAX_HOSTS } from "../dhcp/config.ts";
 import { createTopology, destroyTopology, sh, topologyNames, type Link } from "../dhcp/netns.ts";
 import { clockTicks, treeTicks } from "../support/cpu.ts";
@@ -83,7 +84,9 @@ export function parseStore(store: string | undefined, databaseUrl: string | unde
   if (store !== undefined && store !== "pglite" && store !== "postgres") throw new Error(`--store "${store}": expected pglite or postgres`);
   if (databaseUrl === undefined) return { kind: store ?? "pglite" };
   if (store === "pglite") throw new Error("--database-url needs --store postgres (or no --store)");
-  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw new Error(`--database-url "${databaseUrl}": expected a postgres:// URL`);
+  const parsed = parseDatabaseUrl(databaseUrl);
+  // wispd's own parser: the message names the part that is wrong, never the password.
+  if (!parsed.ok) throw new Error(`--database-url: ${parsed.error}`);
   return { kind: "postgres", url: databaseUrl };
 }
 

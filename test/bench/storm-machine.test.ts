@@ -275,7 +275,9 @@ describe("storm report", () => {
     expect(parseStore("postgres", "postgresql://u@db.example/wisp")).toEqual({ kind: "postgres", url: "postgresql://u@db.example/wisp" });
     expect(() => parseStore("mysql", undefined)).toThrow('--store "mysql"');
     expect(() => parseStore("pglite", "postgres:///wisp")).toThrow("--database-url needs --store postgres");
-    expect(() => parseStore(undefined, "mysql://x/y")).toThrow('--database-url "mysql://x/y"');
+    expect(() => parseStore(undefined, "mysql://x/y")).toThrow("--database-url: expected a postgres:// URL");
+    expect(() => parseStore(undefined, "postgres://u:s3cret@db:99999/w")).toThrow("--database-url: ");
+    expect(() => parseStore(undefined, "postgres://u:s3cret@db:99999/w")).not.toThrow("s3cret");
     expect(defaultLabel(1000, "burst", "1M", "4M", { kind: "pglite" })).toBe("1000-burst-1M+4M");
     expect(defaultLabel(1000, "burst", "1M", "4M", { kind: "postgres" })).toBe("1000-burst-1M+4M-pg");
   });
