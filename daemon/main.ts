@@ -257,7 +257,9 @@ async function run(config: Config, log: Logger): Promise<void> {
     tftp: config.tftpPort === 0 ? undefined : readiness.check("tftp"),
     grpc: readiness.check("grpc"),
   };
-  const api = createApi({ core, token, logger: log, version: pkg.version, metrics, syslog: syslogLogs, readiness, changes }).use(boot).use(metadata);
+  const api = createApi({ core, token, logger: log, version: pkg.version, metrics, syslog: syslogLogs, readiness, changes }).use(boot.plugin).use(metadata);
+  // The iPXE script's paths go to Bun's router ahead of Elysia (daemon/http/native-routes.ts).
+  api.config.serve = { ...api.config.serve, routes: boot.serveRoutes };
   api.listen({ hostname: config.listenAddress, port: config.httpPort });
   httpPort = api.server?.port ?? config.httpPort;
   listening.http.ready(`${config.listenAddress}:${httpPort}`);

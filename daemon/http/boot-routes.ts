@@ -8,9 +8,10 @@
 import { stat } from "node:fs/promises";
 import { Elysia } from "elysia";
 import { BINARY_PATH, SCRIPT_NAME, SCRIPT_PATH } from "../dhcp/boot.ts";
-import type { HardwareLookup } from "../dhcp/types.ts";
+import type { DhcpHost, HardwareLookup } from "../dhcp/types.ts";
 import { hostFields, machineFields, type Logger, type MachineFields } from "../lib/log.ts";
 import type { Counter, Family, MetricsRegistry } from "../lib/metrics.ts";
+import { httpMetrics } from "../ops/http-metrics.ts";
 import { err, ok, type Result } from "../lib/result.ts";
 import type { Hardware } from "../manifest/types.ts";
 import { normalizeMac } from "../manifest/values.ts";
@@ -19,6 +20,7 @@ import type { FileProblem } from "../tftp/policy.ts";
 import { clientAddress, type Cidr, type ClientAddress } from "./client-address.ts";
 import { contentTypeOf, fileResponse, type FileReply } from "./file-response.ts";
 import { ARTIFACTS_PATH, ipxeScript, scriptMachine, type ScriptSettings } from "./ipxe-script.ts";
+import { nativeRoute, type NativeRoutes } from "./native-routes.ts";
 import { createScriptCache, rendered, type RenderedScript } from "./script-cache.ts";
 
 /** What the boot routes need from the process. */
@@ -98,7 +100,11 @@ export function checkBootPath(raw: string): Result<string, PathRefusal> {
 
 const PROBLEM_STATUS: Record<FileProblem, number> = { "not-found": 404, "not-a-file": 404, "outside-root": 404, unreadable: 403, "too-large": 500 };
 
-/** The boot routes as an Elysia plugin. */
+/**
+ * The boot routes as an Elysia plugin, and the iPXE script's two paths again as Bun.serve routes
+ * (`serveRoutes`, see native-routes.ts): the same answers, lines and counters without Elysia's
+ * per-request lifecycle. The listener passes them to Bun (Elysia's `serve.routes`).
+ */
 export function bootRoutes(opts: BootRoutesOptions) {
   const { lookup, logger, trustedProxies } = opts;
   const metrics = bootMetrics(opts.metrics);
@@ -144,45 +150,54 @@ export function bootRoutes(opts: BootRoutesOptions) {
   }
 
   const cache = opts.hardwareChanges && createScriptCache(opts.hardwareChanges);
-  const SCRIPT_HEADERS = { "content-type": TEXT };
   const lineLoggers = new WeakMap<RenderedScript, Logger>();
   const [cacheHit, cacheMiss] = [metrics.scriptCache.labels("hit"), metrics.scriptCache.labels("miss")];
 
-  async function script(request: Request, addr: ClientAddress, macParam: string | undefined): Promise<Response> {
+  /** Answers a script request: at once from the cache, or once the Hardware is read (a miss). */
+  function script(request: Request, addr: ClientAddress, macParam: string | undefined): Response | Promise<Response> {
     const head = request.method === "HEAD";
-    const done = (status: number, body: string): Response => {
-      count("script", status, head ? 0 : Buffer.byteLength(body));
-      return new Response(body, { status, headers: { "content-type": TEXT } });
-    };
     let mac: string | undefined;
     if (macParam !== undefined) {
       mac = macOf(macParam);
-      if (mac === undefined) return done(400, `not a MAC address: ${JSON.stringify(safeDecode(macParam))}\n`);
+      if (mac === undefined) return plainScript(400, `not a MAC address: ${JSON.stringify(safeDecode(macParam))}\n`, head);
     }
     const settings = opts.settings();
     if (settings === undefined) {
       logger.error({ ...machineFields({ mac }), peer: addr.text }, "ipxe script needs --public-ip");
-      return done(503, "wispd has no address to give booting machines: set --public-ip\n");
+      return plainScript(503, "wispd has no address to give booting machines: set --public-ip\n", head);
     }
     const host = mac !== undefined ? lookup.byMac(mac) : addr.ip !== undefined ? lookup.byIp(addr.ip) : undefined;
     // An unknown machine's refusal names the client: only the generic script (auto-proxy) is kept.
     const cacheable = cache !== undefined && (host !== undefined || settings.mode === "auto-proxy");
-    let r: RenderedScript | undefined = cacheable ? cache.get(host, settings) : undefined;
-    if (cacheable) (r === undefined ? cacheMiss : cacheHit).inc();
-    if (r === undefined) {
-      const generation = cache?.generation ?? 0;
-      let hardware: Pick<Hardware, "spec"> | undefined;
-      if (host !== undefined) {
-        try {
-          hardware = await opts.hardware(host.namespace, host.hardwareName);
-        } catch (e) {
-          logger.error({ err: e, mac: host.mac, peer: addr.text }, "ipxe script: hardware read failed");
-          return done(503, "the store cannot be read; try again\n");
-        }
+    const kept = cacheable ? cache.get(host, settings) : undefined;
+    if (cacheable) (kept === undefined ? cacheMiss : cacheHit).inc();
+    if (kept !== undefined) return answer(kept, host, addr, mac, head);
+    return render(host, addr, mac, settings, cacheable, head).then((r) => (r instanceof Response ? r : answer(r, host, addr, mac, head)));
+  }
+
+  const plainScript = (status: number, body: string, head: boolean): Response => {
+    count("script", status, head ? 0 : Buffer.byteLength(body));
+    return new Response(body, { status, headers: { "content-type": TEXT } });
+  };
+
+  /** Renders the script (reading the Hardware behind `host`) and keeps it when it may be kept. */
+  async function render(host: DhcpHost | undefined, addr: ClientAddress, mac: string | undefined, settings: ScriptSettings, cacheable: boolean, head: boolean): Promise<RenderedScript | Response> {
+    const generation = cache?.generation ?? 0;
+    let hardware: Pick<Hardware, "spec"> | undefined;
+    if (host !== undefined) {
+      try {
+        hardware = await opts.hardware(host.namespace, host.hardwareName);
+      } catch (e) {
+        logger.error({ err: e, mac: host.mac, peer: addr.text }, "ipxe script: hardware read failed");
+        return plainScript(503, "the store cannot be read; try again\n", head);
       }
-      const outcome = ipxeScript(host && scriptMachine(host, hardware), { mac, address: addr.text }, settings);
-      r = cacheable ? cache.put(host, generation, outcome) : rendered(outcome);
     }
+    const outcome = ipxeScript(host && scriptMachine(host, hardware), { mac, address: addr.text }, settings);
+    return cacheable ? cache!.put(host, generation, outcome) : rendered(outcome);
+  }
+
+  /** Logs and counts a rendered script, and answers with it. */
+  function answer(r: RenderedScript, host: DhcpHost | undefined, addr: ClientAddress, mac: string | undefined, head: boolean): Response {
     const outcome = r.outcome;
     if (host !== undefined) {
       // The host's fields are serialised once per rendered script (a child logger), the peer per line.
@@ -198,7 +213,7 @@ export function bootRoutes(opts: BootRoutesOptions) {
       else logger.info({ ...fields, source: outcome.source }, "ipxe script served");
     }
     count("script", r.status, head ? 0 : r.body.length);
-    return new Response(r.body, { status: r.status, headers: SCRIPT_HEADERS });
+    return new Response(r.blob, r.init);
   }
 
   // `<file>` or `<mac>/<file>`: one wildcard, as the router cannot hold both `:file` and `:mac/:file`.
@@ -220,9 +235,16 @@ export function bootRoutes(opts: BootRoutesOptions) {
     return serveFile("binary", binaries, checked.value, request, addr);
   }
 
-  return new Elysia({ name: "wisp-boot" })
-    .get(`${SCRIPT_PATH}/${SCRIPT_NAME}`, ({ request, server }) => script(request, client(request, server), undefined))
-    .get(`${SCRIPT_PATH}/:mac/${SCRIPT_NAME}`, ({ request, server, params }) => script(request, client(request, server), params.mac))
+  const scriptByAddress = `${SCRIPT_PATH}/${SCRIPT_NAME}`;
+  const scriptByMac = `${SCRIPT_PATH}/:mac/${SCRIPT_NAME}`;
+  const native = { http: httpMetrics(opts.metrics), logger };
+  const byAddress = nativeRoute(scriptByAddress, (request, server) => script(request, client(request, server), undefined), native);
+  const byMac = nativeRoute(scriptByMac, (request, server) => script(request, client(request, server), request.params?.mac), native);
+  const serveRoutes: NativeRoutes = { [scriptByAddress]: { GET: byAddress, HEAD: byAddress }, [scriptByMac]: { GET: byMac, HEAD: byMac } };
+
+  const plugin = new Elysia({ name: "wisp-boot" })
+    .get(scriptByAddress, ({ request, server }) => script(request, client(request, server), undefined))
+    .get(scriptByMac, ({ request, server, params }) => script(request, client(request, server), params.mac))
     .get(`${BINARY_PATH}/*`, ({ request, server, params }) => binary(request, client(request, server), params["*"]))
     .get(`${ARTIFACTS_PATH}/*`, ({ request, server, params }) => {
       const addr = client(request, server);
@@ -234,6 +256,7 @@ export function bootRoutes(opts: BootRoutesOptions) {
       }
       return serveFile("artifact", artifacts, checked.value, request, addr);
     });
+  return { plugin, serveRoutes };
 }
 
 // Paths carry the MAC in the index's own form almost always: that form needs no regular expressions.

@@ -12,6 +12,9 @@ export interface RenderedScript {
   outcome: ScriptOutcome;
   status: number;
   body: Uint8Array;
+  /** The body as a Blob and the status and headers, built once: a Response over them shares the bytes and copies the headers (a Uint8Array body and a headers object cost a copy and a parse per response). */
+  blob: Blob;
+  init: { status: number; headers: Headers };
 }
 
 /** Rendered scripts by host (and the generic one), dropped together on every change. */
@@ -30,9 +33,14 @@ export interface ScriptCache {
 
 const encoder = new TextEncoder();
 
+/** The iPXE script's Content-Type. */
+export const SCRIPT_CONTENT_TYPE = "text/plain; charset=utf-8";
+
 /** Renders the outcome's body and status once. */
 export function rendered(outcome: ScriptOutcome): RenderedScript {
-  return { outcome, status: outcome.kind === "script" ? 200 : outcome.status, body: encoder.encode(outcome.text) };
+  const body = encoder.encode(outcome.text);
+  const status = outcome.kind === "script" ? 200 : outcome.status;
+  return { outcome, status, body, blob: new Blob([body]), init: { status, headers: new Headers({ "content-type": SCRIPT_CONTENT_TYPE }) } };
 }
 
 /**
