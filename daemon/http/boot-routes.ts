@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import { Elysia } from "elysia";
 import { BINARY_PATH, SCRIPT_NAME, SCRIPT_PATH } from "../dhcp/boot.ts";
 import type { DhcpHost, HardwareLookup } from "../dhcp/types.ts";
-import { hostFields, machineFields, type Logger, type MachineFields } from "../lib/log.ts";
+import { hostFields, machineFields, preparedLine, type Logger, type MachineFields, type PreparedLine } from "../lib/log.ts";
 import type { Counter, Family, MetricsRegistry } from "../lib/metrics.ts";
 import { httpMetrics } from "../ops/http-metrics.ts";
 import { err, ok, type Result } from "../lib/result.ts";
@@ -78,6 +78,7 @@ function bootMetrics(registry: MetricsRegistry): Metrics {
 }
 
 const TEXT = "text/plain; charset=utf-8";
+const PEER_KEYS = ["peer", "via"] as const;
 const textResponse = (status: number, body: string): Response => new Response(body.endsWith("\n") ? body : body + "\n", { status, headers: { "content-type": TEXT } });
 
 /**
@@ -150,7 +151,7 @@ export function bootRoutes(opts: BootRoutesOptions) {
   }
 
   const cache = opts.hardwareChanges && createScriptCache(opts.hardwareChanges);
-  const lineLoggers = new WeakMap<RenderedScript, Logger>();
+  const lineLoggers = new WeakMap<RenderedScript, PreparedLine<"peer" | "via">>();
   const [cacheHit, cacheMiss] = [metrics.scriptCache.labels("hit"), metrics.scriptCache.labels("miss")];
 
   /** Answers a script request: at once from the cache, or once the Hardware is read (a miss). */
@@ -204,9 +205,10 @@ export function bootRoutes(opts: BootRoutesOptions) {
       let line = lineLoggers.get(r);
       if (line === undefined) {
         const fixed = outcome.kind === "refused" ? { reason: outcome.reason, message: outcome.message } : { source: outcome.source };
-        lineLoggers.set(r, (line = logger.child({ mac: host.mac, hardware: `${host.namespace}/${host.hardwareName}`, ...fixed })));
+        const child = logger.child({ mac: host.mac, hardware: `${host.namespace}/${host.hardwareName}`, ...fixed });
+        lineLoggers.set(r, (line = preparedLine(child, "info", outcome.kind === "refused" ? "ipxe script refused" : "ipxe script served", PEER_KEYS)));
       }
-      line.info({ peer: addr.text, via: addr.source }, outcome.kind === "refused" ? "ipxe script refused" : "ipxe script served");
+      line({ peer: addr.text, via: addr.source });
     } else {
       const fields = { mac, peer: addr.text, via: addr.source };
       if (outcome.kind === "refused") logger.info({ ...fields, reason: outcome.reason, message: outcome.message }, "ipxe script refused");

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { batchedLines, cachedIsoTime, LOG_BATCH_MAX_BYTES, type Schedule } from "../../daemon/lib/log.ts";
+import { batchedLines, cachedIsoTime, LOG_BATCH_MAX_BYTES, preparedLine, type Schedule } from "../../daemon/lib/log.ts";
 
 /** A schedule run by hand: `fire()` runs what is due, as the window's end would. */
 function manualClock() {
@@ -104,6 +104,59 @@ test("cachedIsoTime writes what pino's isoTime writes, for the same millisecond 
   } finally {
     now.mockRestore();
   }
+});
+
+describe("preparedLine", () => {
+  // Two loggers configured as createLogger's, one through pino's call and one prepared, at the same millisecond.
+  const pair = (level: string, opts: pino.LoggerOptions = {}) => {
+    const a: string[] = [];
+    const b: string[] = [];
+    const make = (out: string[]) => pino({ name: "wispd", level, base: { name: "wispd" }, timestamp: cachedIsoTime(), ...opts }, { write: (s: string) => void out.push(s) });
+    return { viaPino: make(a), prepared: make(b), a, b };
+  };
+  const VALUES = ["127.0.0.1", "::1", 'quote " and back\\slash', "tab\t and nl\n and \u0001", "grüße ✓", "", "x".repeat(150)];
+
+  test("writes the bytes pino writes, with a child's bindings and values that need escaping", () => {
+    const now = spyOn(Date, "now").mockReturnValue(1_763_800_000_123);
+    try {
+      const { viaPino, prepared, a, b } = pair("info");
+      const bindings = { mac: "52:54:00:00:00:01", hardware: "default/m1", source: "hook", message: 'no "Hardware"\n' };
+      const line = preparedLine(prepared.child(bindings), "info", "ipxe script served", ["peer", "via"]);
+      for (const peer of VALUES) {
+        viaPino.child(bindings).info({ peer, via: "x-forwarded-for" }, "ipxe script served");
+        line({ peer, via: "x-forwarded-for" });
+      }
+      expect(b).toEqual(a);
+      expect(JSON.parse(b[0]!)).toEqual({ level: 30, time: "2025-11-22T08:26:40.123Z", name: "wispd", ...bindings, peer: "127.0.0.1", via: "x-forwarded-for", msg: "ipxe script served" });
+    } finally {
+      now.mockRestore();
+    }
+  });
+
+  test("respects the level, also when it changes after preparing", () => {
+    const { prepared, b } = pair("warn");
+    const line = preparedLine(prepared, "info", "m", ["peer"]);
+    line({ peer: "a" });
+    expect(b).toEqual([]);
+    prepared.level = "info";
+    line({ peer: "b" });
+    expect(b.map((l) => JSON.parse(l).peer)).toEqual(["b"]);
+  });
+
+  test("a logger pino shapes further (a mixin, a message prefix) gets pino's own call", () => {
+    for (const opts of [{ mixin: () => ({ extra: 1 }) }, { msgPrefix: "[boot] " }] satisfies pino.LoggerOptions[]) {
+      const now = spyOn(Date, "now").mockReturnValue(1_763_800_000_123);
+      try {
+        const { viaPino, prepared, a, b } = pair("info", opts);
+        viaPino.info({ peer: "a" }, "m");
+        preparedLine(prepared, "info", "m", ["peer"])({ peer: "a" });
+        expect(b).toEqual(a);
+        expect(b[0]).toMatch(/extra|\[boot\]/);
+      } finally {
+        now.mockRestore();
+      }
+    }
+  });
 });
 
 describe("createLogger in a process", () => {
