@@ -112,9 +112,12 @@ export function bootRoutes(opts: BootRoutesOptions) {
   const binaries = createFileSource({ ipxeDir: opts.ipxeDir, artifactsDir: opts.artifactsDir });
   const artifacts = createFileSource({ artifactsDir: opts.artifactsDir });
 
+  // Each route's counters by status, looked up once: a script request counts without building label strings.
+  const requestsBy: Record<BootRoute, Counter[]> = { script: [], binary: [], artifact: [] };
+  const bytesBy: Partial<Record<BootRoute, Counter>> = {};
   const count = (route: BootRoute, status: number, bytes: number): void => {
-    metrics.requests.labels(route, String(status)).inc();
-    if (bytes > 0) metrics.bytes.labels(route).inc(bytes);
+    (requestsBy[route][status] ??= metrics.requests.labels(route, String(status))).inc();
+    if (bytes > 0) (bytesBy[route] ??= metrics.bytes.labels(route)).inc(bytes);
   };
   // ops: file lines carry the machine at the peer's address (the hardware index), as scripts do.
   const machineAt = (addr: ClientAddress): MachineFields => hostFields(addr.ip !== undefined ? lookup.byIp(addr.ip) : undefined);
@@ -124,8 +127,9 @@ export function bootRoutes(opts: BootRoutesOptions) {
     count(route, status, 0);
     return textResponse(status, `refused: ${PATH_REFUSALS[reason]}`);
   };
+  // Without a trusted proxy the header is never believed: it is not even read (Bun builds the headers object on first use).
   const client = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null): ClientAddress =>
-    clientAddress(server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"), trustedProxies);
+    clientAddress(server?.requestIP(request)?.address, trustedProxies.length === 0 ? null : request.headers.get("x-forwarded-for"), trustedProxies);
 
   async function serveFile(route: BootRoute, source: FileSource, name: string, request: Request, addr: ClientAddress): Promise<Response> {
     const peer = addr.text;
