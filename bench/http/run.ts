@@ -23,6 +23,7 @@ import { benchRun, median, versionOf } from "../support/processes.ts";
 import { machine, machineLine, writeResults, type Machine } from "../support/results.ts";
 import { applyAndWait, fetchBytes, startWispd } from "../support/wispd.ts";
 import { clockTicks, treeTicks } from "../support/cpu.ts";
+import { commitOf } from "../support/baseline.ts";
 import { startBaselineWispd } from "./baseline.ts";
 import { runWrk, type WrkResult } from "../support/wrk.ts";
 
@@ -286,12 +287,4 @@ ${lines.map((x) => `| ${x.line} | ${f(x.baseline!, x.unit)} | ${f(x.wispd, x.uni
 }
 
 /** The commit a baseline directory holds: its `.commit` file (written by whoever extracted it), else its path. */
-function commitOf(dir: string): string {
-  try {
-    return readFileSync(join(dir, ".commit"), "utf8").trim();
-  } catch {
-    return dir;
-  }
-}
-
 await main();
