@@ -126,8 +126,7 @@ async function openPglite(dir: string, logger?: StoreLogger, observe?: QueryObse
   // no query carries them: PGlite merges a query's parsers into a copy of its whole parser table
   // on every query (10 % of wispd's CPU in a 3,000-machine storm, bench/storm --profile).
   const client = await PGlite.create(dir, { parsers: Object.fromEntries(TEXT_AS_IS_TYPES.map((oid) => [oid, asIs])) });
-  const gated = gatePglite(client);
-  const db = drizzle(observe ? timedPglite(gated, observe) : gated, { schema });
+  const db = drizzle(pgliteClient(client, observe), { schema });
   try {
     await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
   } catch (e) {
@@ -171,16 +170,17 @@ function redundantParsers(parsers: Record<string, unknown>): boolean {
 }
 
 /**
- * PGlite runs each query synchronously inside its WASM, and hands its lock to the next waiting
- * query in a promise continuation: a thousand queued queries would then run back to back without
- * the event loop ever polling a socket (a TFTP transfer of 51 blocks took 46 s in a 5,000-machine
- * storm). Here queries and transactions run one at a time, and after STORE_SLICE_MS of them
- * the next waits for a macrotask turn (setImmediate), so DHCP, TFTP and HTTP are served at
- * least that often however long the store's queue is. Statements
+ * The PGlite client drizzle is given. PGlite runs each query synchronously inside its WASM, and
+ * hands its lock to the next waiting query in a promise continuation: a thousand queued queries
+ * would then run back to back without the event loop ever polling a socket (a TFTP transfer of 51
+ * blocks took 46 s in a 5,000-machine storm). Here queries and transactions run one at a time,
+ * and after STORE_SLICE_MS of them the next waits for a macrotask turn (setImmediate), so DHCP,
+ * TFTP and HTTP are served at least that often however long the store's queue is. Statements
  * inside a transaction are not gated (the transaction is the operation). Redundant per-query
- * `parsers` are dropped (see TEXT_AS_IS_TYPES).
+ * `parsers` are dropped (see TEXT_AS_IS_TYPES). With `observe`, every query and exec is timed,
+ * its wait for the gate included (ops: wisp_store_query_duration_seconds).
  */
-function gatePglite<T extends object>(client: T): T {
+function pgliteClient<T extends object>(client: T, observe?: QueryObserver): T {
   let tail: Promise<unknown> = Promise.resolve();
   let sliceStarted = -Infinity;
   // Store operations run back to back for up to STORE_SLICE_MS, then the loop gets a turn: a
@@ -200,32 +200,28 @@ function gatePglite<T extends object>(client: T): T {
     tail = run.catch(() => undefined);
     return run;
   };
+  const time = <A extends unknown[], R>(run: (...args: A) => Promise<R>) => (observe ? timed(run, observe) : run);
   const strip = (args: unknown[]): unknown[] => {
     const options = args[2] as { parsers?: Record<string, unknown> } | undefined;
     if (!options?.parsers || !redundantParsers(options.parsers)) return args;
     const { parsers: _, ...rest } = options;
     return [args[0], args[1], rest, ...args.slice(3)];
   };
-  const inner = <U extends object>(tx: U): U =>
-    new Proxy(tx, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target) as unknown;
+  // `gated`: the client's own calls wait for the gate; a transaction's handle runs at once.
+  const wrap = <U extends object>(target: U, gated: boolean): U =>
+    new Proxy(target, {
+      get(t, prop) {
+        const value = Reflect.get(t, prop, t) as unknown;
         if (typeof value !== "function") return value;
-        const fn = (value as (...a: unknown[]) => unknown).bind(target);
-        return prop === "query" ? (...args: unknown[]) => fn(...strip(args)) : fn;
+        const fn = (value as (...a: unknown[]) => Promise<unknown>).bind(t);
+        const call = gated ? (...args: unknown[]) => gate(() => fn(...args)) : fn;
+        if (prop === "query") return time((...args: unknown[]) => call(...strip(args)));
+        if (prop === "exec") return time(call);
+        if (prop === "transaction" && gated) return (cb: (tx: object) => Promise<unknown>) => call((tx: object) => cb(wrap(tx, false)));
+        return fn;
       },
     });
-  return new Proxy(client, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== "function") return value;
-      const fn = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
-      if (prop === "query") return (...args: unknown[]) => gate(() => fn(...strip(args)));
-      if (prop === "exec") return (...args: unknown[]) => gate(() => fn(...args));
-      if (prop === "transaction") return (cb: (tx: object) => Promise<unknown>) => gate(() => fn((tx: object) => cb(inner(tx))));
-      return fn;
-    },
-  });
+  return wrap(client, true);
 }
 
 // Store latency is measured at the driver, the one place every drizzle query (transactions
@@ -244,20 +240,6 @@ function timed<A extends unknown[], R>(run: (...args: A) => Promise<R>, observe:
       observe((performance.now() - started) / 1000, ok);
     }
   };
-}
-
-/** A PGlite client (or transaction) whose queries are timed. */
-function timedPglite<T extends object>(client: T, observe: QueryObserver): T {
-  return new Proxy(client, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== "function") return value;
-      const fn = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
-      if (prop === "query" || prop === "exec") return timed(fn, observe);
-      if (prop === "transaction") return (cb: (tx: object) => Promise<unknown>) => fn((tx: object) => cb(timedPglite(tx, observe)));
-      return fn;
-    },
-  });
 }
 
 type PostgresQuery = PromiseLike<unknown> & { then: PromiseLike<unknown>["then"] };
