@@ -6,7 +6,7 @@
 import { openapi } from "@elysiajs/openapi";
 import { Elysia, StatusMap } from "elysia";
 import type { Core } from "../core/types.ts";
-import { WispError } from "../lib/errors.ts";
+import { INTERNAL_ERROR_BODY, WispError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { createMetricsRegistry, METRICS_CONTENT_TYPE, type MetricsRegistry } from "../lib/metrics.ts";
 import { checkBearer } from "./token.ts";
@@ -94,7 +94,7 @@ export function createApi(opts: ApiOptions) {
       }
       set.status = 500;
       logger.error({ err: error, path: new URL(request.url).pathname }, "request failed");
-      return { code: "internal", message: "internal error; see the wispd log" };
+      return INTERNAL_ERROR_BODY;
     })
     .onBeforeHandle(({ request, set, path }) => {
       if (PUBLIC_PATHS.has(path) || !path.startsWith("/api/")) return;

@@ -20,8 +20,8 @@ import type { FileProblem } from "../tftp/policy.ts";
 import { clientAddress, type Cidr, type ClientAddress } from "./client-address.ts";
 import { contentTypeOf, fileResponse, type FileReply } from "./file-response.ts";
 import { ARTIFACTS_PATH, ipxeScript, scriptMachine, type ScriptSettings } from "./ipxe-script.ts";
-import { nativeRoute, type NativeRoutes } from "./native-routes.ts";
-import { createScriptCache, rendered, type RenderedScript } from "./script-cache.ts";
+import { nativeRoute, type NativeRoutes, type PeerSource } from "./native-routes.ts";
+import { createScriptCache, rendered, SCRIPT_CONTENT_TYPE, type RenderedScript } from "./script-cache.ts";
 
 /** What the boot routes need from the process. */
 export interface BootRoutesOptions {
@@ -77,7 +77,7 @@ function bootMetrics(registry: MetricsRegistry): Metrics {
   };
 }
 
-const TEXT = "text/plain; charset=utf-8";
+const TEXT = SCRIPT_CONTENT_TYPE;
 const PEER_KEYS = ["peer", "via"] as const;
 const textResponse = (status: number, body: string): Response => new Response(body.endsWith("\n") ? body : body + "\n", { status, headers: { "content-type": TEXT } });
 
@@ -128,7 +128,7 @@ export function bootRoutes(opts: BootRoutesOptions) {
     return textResponse(status, `refused: ${PATH_REFUSALS[reason]}`);
   };
   // Without a trusted proxy the header is never believed: it is not even read (Bun builds the headers object on first use).
-  const client = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null): ClientAddress =>
+  const client = (request: Request, server: PeerSource | null): ClientAddress =>
     clientAddress(server?.requestIP(request)?.address, trustedProxies.length === 0 ? null : request.headers.get("x-forwarded-for"), trustedProxies);
 
   async function serveFile(route: BootRoute, source: FileSource, name: string, request: Request, addr: ClientAddress): Promise<Response> {

@@ -6,6 +6,7 @@
  * (daemon/ops/http-metrics.ts), the `http request` debug line, and a 500 with the API's error body
  * when the handler throws. The same paths stay in the Elysia plugin for `app.handle()`.
  */
+import { INTERNAL_ERROR_BODY } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { HttpMetrics } from "../ops/http-metrics.ts";
 
@@ -36,7 +37,7 @@ export function nativeRoute(route: string, handle: NativeHandler, deps: NativeRo
   };
   const failed = (request: Request, error: unknown, started: number): Response => {
     logger.error({ err: error, path: pathOf(request.url) }, "request failed");
-    return finish(request, Response.json({ code: "internal", message: "internal error; see the wispd log" }, { status: 500 }), started);
+    return finish(request, Response.json(INTERNAL_ERROR_BODY, { status: 500 }), started);
   };
   return (request, server) => {
     const started = performance.now();
@@ -54,7 +55,7 @@ export function nativeRoute(route: string, handle: NativeHandler, deps: NativeRo
   };
 }
 
-/** The path of an absolute request URL, without its query (what Elysia calls `path`). */
+/** The path of an absolute request URL as the router saw it (percent-escapes kept), without its query and without a URL object (what Elysia calls `path`). */
 export function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";

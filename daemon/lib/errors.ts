@@ -11,6 +11,9 @@ export type ErrorCode =
   | "unauthorized"
   | "internal";
 
+/** The body of a 500: the cause goes to the log, never to the client. */
+export const INTERNAL_ERROR_BODY = { code: "internal", message: "internal error; see the wispd log" } as const;
+
 const STATUS: Record<ErrorCode, number> = {
   invalid_manifest: 400,
   invalid_template: 400,

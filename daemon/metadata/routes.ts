@@ -13,6 +13,7 @@ import { machineFields, type Logger, type MachineFields } from "../lib/log.ts";
 import { formatIpv4 } from "../wire/address.ts";
 import type { Counter, Family, MetricsRegistry } from "../lib/metrics.ts";
 import type { HardwareSpec } from "../manifest/types.ts";
+import { pathOf, type PeerSource } from "../http/native-routes.ts";
 import { machineMetadata, resolvePath, type MachineMetadata, type MetadataDir } from "./tree.ts";
 
 /** EC2 API versions served; `latest` is the same tree. */
@@ -105,7 +106,7 @@ export function metadataRoutes(opts: MetadataRoutesOptions) {
     const addr = clientAddress(server?.requestIP(request)?.address, request.headers.get("x-forwarded-for"), trustedProxies);
     const who = identify(lookup, addr, instanceId, idOf);
     // Log fields are built only for a line that is written: a served leaf logs at debug.
-    const fieldsOf = () => ({ peer: addr.text, via: addr.source, path: pathOf(request) });
+    const fieldsOf = () => ({ peer: addr.text, via: addr.source, path: pathOf(request.url) });
     if (!who.ok) {
       const fields = fieldsOf();
       const log = who.reason === "ambiguous-address" ? logger.warn.bind(logger) : logger.info.bind(logger);
@@ -124,7 +125,7 @@ export function metadataRoutes(opts: MetadataRoutesOptions) {
     const found = resolvePath(root, path);
     if (found.kind === "not-found") {
       if (debug) logger.debug({ ...machine(), status: 404 }, "metadata path not found");
-      return reply(route, 404, `not found: ${pathOf(request)}\n`);
+      return reply(route, 404, `not found: ${pathOf(request.url)}\n`);
     }
     if (debug) logger.debug({ ...machine(), status: 200, kind: found.kind, bytes: found.body.length }, "metadata served");
     return reply(route, 200, found.body);
@@ -153,16 +154,7 @@ export function metadataRoutes(opts: MetadataRoutesOptions) {
     .get(`${INSTANCE_ID_PATH}/:id/*`, ({ request, server, params }) => byInstanceId(params.id, params["*"], request, server));
 }
 
-// The path of the request URL as the router saw it (percent-escapes kept), without a URL object.
-function pathOf(request: Request): string {
-  const url = request.url;
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return "/";
-  const query = url.indexOf("?", start);
-  return query < 0 ? url.slice(start) : url.slice(start, query);
-}
-
-type Server = { requestIP(r: Request): { address: string } | null } | null;
+type Server = PeerSource | null;
 
 /** ops: the log fields of the Hardware being served: its MAC at `ip` (else its first) and name. */
 function sourceFields(source: MetadataSource, ip: number | undefined): MachineFields {
