@@ -18,7 +18,8 @@ function findBun() {
 
 module.exports = function runBun(entry) {
   const child = spawn(findBun(), [join(__dirname, "..", entry), ...process.argv.slice(2)], { stdio: "inherit" });
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+  // SIGUSR2: wispd logs a memory report (daemon/ops/memory-report.ts).
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGUSR2"]) process.on(sig, () => child.kill(sig));
   child.on("error", (e) => {
     console.error(`cannot start bun (${e.message}); run "npm install" in ${join(__dirname, "..")}`);
     process.exit(127);

@@ -12,6 +12,7 @@ import { parseDatabaseUrl } from "./store/url.ts";
 import { DEFAULT_SYSLOG_PORT } from "./syslog/server.ts";
 import { DEFAULT_IPXE_DIR } from "./tftp/files.ts";
 import { DEFAULT_MAX_TRANSFERS, DEFAULT_TFTP_PORT } from "./tftp/server.ts";
+import { DEFAULT_HEAP_HEADROOM_MB } from "./ops/heap-governor.ts";
 import { parseIpv4 } from "./wire/address.ts";
 
 /** Default HTTP port (API, boot artifacts, metadata), as Tinkerbell's smee uses. */
@@ -30,7 +31,7 @@ export const DEFAULT_DHCP_LEASE_TIME = 86_400;
 /** The `--dhcp-mode` values (COMPAT section 2). */
 export const DHCP_MODES = ["reservation", "proxy", "auto-proxy", "off"] as const satisfies readonly DhcpMode[];
 
-type OptionType = "string" | "port" | "level" | "ipv4" | "mode" | "interfaces" | "seconds" | "count" | "cidr" | "agent-auth" | "registry" | "kernel-arg";
+type OptionType = "string" | "port" | "level" | "ipv4" | "mode" | "interfaces" | "seconds" | "count" | "cidr" | "agent-auth" | "registry" | "kernel-arg" | "mib";
 
 interface OptionSpec {
   /** Flag without dashes; the env name is WISP_ + upper snake case; the config key is camelCase. */
@@ -108,6 +109,12 @@ export const OPTIONS = [
   // BMC (issue 9): how often every Machine's power state is read.
   { flag: "bmc-poll-interval", type: "seconds", default: DEFAULT_BMC_POLL_INTERVAL, help: "seconds between power-state polls of each Machine's BMC (an unreachable one is polled less often, up to 10 minutes apart)" },
   {
+    flag: "heap-headroom",
+    type: "mib",
+    default: DEFAULT_HEAP_HEADROOM_MB,
+    help: "MiB the JavaScript heap may grow over what was alive after the last collection before wispd asks for a full one (or half the live heap, if more); keeps RSS near the live heap under load. 0 = leave it to the runtime, which on a large host lets garbage grow to several times the live heap",
+  },
+  {
     flag: "trusted-proxies",
     type: "cidr",
     repeatable: true,
@@ -152,6 +159,8 @@ export interface Config {
   trustedProxies: string[];
   /** Seconds between power-state polls of a Machine. */
   bmcPollInterval: number;
+  /** MiB of heap growth before a full collection (ops/heap-governor.ts); 0 = off. */
+  heapHeadroom: number;
 }
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
@@ -180,6 +189,8 @@ export function helpText(): string {
 
 /** Largest value of a "count" option. */
 const MAX_COUNT = 1_000_000;
+/** Largest value of a "mib" option (1 TiB). */
+const MAX_MIB = 1_048_576;
 
 const PLACEHOLDER: Record<OptionType, string> = {
   string: "value",
@@ -194,6 +205,7 @@ const PLACEHOLDER: Record<OptionType, string> = {
   "agent-auth": "mode",
   registry: "host[:port]",
   "kernel-arg": "value",
+  mib: "MiB",
 };
 
 interface RawValue {
@@ -281,6 +293,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     artifactsDir: get("artifacts-dir"),
     trustedProxies: [...new Set(getAll("trusted-proxies"))],
     bmcPollInterval: Number(get("bmc-poll-interval")),
+    heapHeadroom: Number(get("heap-headroom")),
   };
 }
 
@@ -306,6 +319,7 @@ function checkValue(spec: OptionSpec, value: string, from: string): void {
   // IFNAMSIZ (16) less the NUL; '/', ':' and white space are not allowed in Linux interface names.
   if (spec.type === "interfaces" && !/^[^\s/:]{1,15}$/.test(value)) fail("an interface name of 1-15 characters without '/', ':' or spaces");
   if (spec.type === "count" && (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_COUNT)) fail(`a whole number 1-${MAX_COUNT}`);
+  if (spec.type === "mib" && (!/^\d+$/.test(value) || Number(value) > MAX_MIB)) fail(`a whole number of MiB 0-${MAX_MIB}`);
   if (spec.type === "seconds" && (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 0xffffffff)) {
     fail("a number of seconds 1-4294967295"); // RFC 2132 9.2: a 32-bit unsigned lease time
   }

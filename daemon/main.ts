@@ -32,6 +32,8 @@ import { createMetricsRegistry, type MetricsRegistry } from "./lib/metrics.ts";
 import { metadataRoutes } from "./metadata/routes.ts";
 import { interfaceIPv4 } from "./net/libc.ts";
 import { machineByAddress, machineByAgent } from "./ops/machines.ts";
+import { startHeapGovernor } from "./ops/heap-governor.ts";
+import { reportMemoryOnSignal } from "./ops/memory-report.ts";
 import { registerProcessMetrics } from "./ops/process-metrics.ts";
 import { createReadiness } from "./ops/readiness.ts";
 import { createNotifier } from "./ops/sd-notify.ts";
@@ -200,6 +202,15 @@ async function run(config: Config, log: Logger): Promise<void> {
   // ops: the registry comes first so every store query is timed, migrations included.
   const metrics = createMetricsRegistry();
   const stopProcessMetrics = registerProcessMetrics(metrics);
+  const stopMemoryReports = reportMemoryOnSignal(log);
+  const gcSeconds = metrics.histogram("wisp_heap_collection_seconds", "Full collections the heap governor asked for (--heap-headroom), by how long they took", [], [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]).labels();
+  const stopHeapGovernor = startHeapGovernor({
+    headroomBytes: config.heapHeadroom * 1048576,
+    onCollect: (before, after, seconds) => {
+      gcSeconds.observe(seconds);
+      log.info({ beforeMb: Math.round(before / 1048576), afterMb: Math.round(after / 1048576), ms: Math.round(seconds * 1000) }, "heap collected");
+    },
+  });
   const notifier = createNotifier(process.env, log);
   const store = await openStore({ dataDir, databaseUrl: config.databaseUrl, logger: log, observeQuery: storeQueryObserver(metrics) });
   // location: PGlite's directory, or PostgreSQL's socket file or host:port (the URL is not logged: it may hold a password).
@@ -305,6 +316,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     log.info({ signal }, "shutting down");
     clearInterval(sweep);
     stopProcessMetrics();
+    stopMemoryReports();
+    stopHeapGovernor();
     dhcp?.close();
     syslog?.server.close();
     await syslog?.ownIndex?.close();

@@ -44,6 +44,15 @@ describe("wispd configuration", () => {
     expect(() => loadConfig(["--tftp-max-transfers", "many"], {})).toThrow("expected a whole number");
   });
 
+  test("--heap-headroom takes MiB, 0 turns the governor off, anything else is refused by name", () => {
+    expect(loadConfig([], {}).heapHeadroom).toBe(64);
+    expect(loadConfig(["--heap-headroom", "0"], {}).heapHeadroom).toBe(0);
+    expect(loadConfig([], { WISP_HEAP_HEADROOM: "128" }).heapHeadroom).toBe(128);
+    expect(() => loadConfig(["--heap-headroom", "-1"], {})).toThrow('--heap-headroom: expected a whole number of MiB 0-1048576, got "-1"');
+    expect(() => loadConfig(["--heap-headroom", "64M"], {})).toThrow("--heap-headroom: expected a whole number of MiB");
+    expect(() => loadConfig(["--heap-headroom", "2000000"], {})).toThrow("--heap-headroom: expected a whole number of MiB");
+  });
+
   test("flags beat environment beat config file", () => {
     const dir = mkdtempSync(join(tmpdir(), "wisp-config-"));
     const file = join(dir, "wisp.yaml");

@@ -165,7 +165,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     };
   }
 
-  const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_REQUEST_BYTES });
+  // Channelz (grpc-js's introspection service) is not served, so its per-connection and per-call
+  // bookkeeping (traces, call counters, timestamps) would only cost memory: thousands of agents
+  // each hold a connection during a boot storm.
+  const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_REQUEST_BYTES, "grpc.enable_channelz": 0 });
   server.addService(
     { GetAction: methodDefinition("GetAction"), ReportActionStatus: methodDefinition("ReportActionStatus") },
     { GetAction: unary("GetAction"), ReportActionStatus: unary("ReportActionStatus") },

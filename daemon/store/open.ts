@@ -2,6 +2,7 @@
  * Opens the store: PostgreSQL through postgres.js when a URL is given, else embedded PGlite in
  * the data directory. Both drizzle drivers yield a `PgDatabase`, so every query is written once.
  */
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -121,6 +122,7 @@ async function openPglite(dir: string, logger?: StoreLogger, observe?: QueryObse
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   await mkdir(dir, { recursive: true });
+  if (!existsSync(join(dir, "PG_VERSION"))) await createPgliteCluster(dir, logger);
   logger?.debug({ path: dir }, "opening pglite");
   // drizzle's identity parsers (dates and intervals as text) are set once on the instance, so
   // no query carries them: PGlite merges a query's parsers into a copy of its whole parser table
@@ -138,6 +140,21 @@ async function openPglite(dir: string, logger?: StoreLogger, observe?: QueryObse
     return () => stop();
   };
   return wrap(db, "pglite", dir, () => client.close(), listen);
+}
+
+/** The script that creates a cluster (run by Bun in a child process). */
+const PGLITE_INIT = fileURLToPath(new URL("./pglite-init.ts", import.meta.url));
+
+/**
+ * Creates the PGlite cluster in `dir` in a child process, so initdb's WebAssembly memory goes
+ * with it (see pglite-init.ts); wispd then opens the cluster as it opens one at every restart.
+ */
+async function createPgliteCluster(dir: string, logger?: StoreLogger): Promise<void> {
+  const started = performance.now();
+  const child = Bun.spawn([process.execPath, PGLITE_INIT, dir], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+  if (code !== 0) throw new Error(stderr.trim() || `creating the PGlite cluster in ${dir} failed (exit ${code})`);
+  logger?.info({ path: dir, ms: Math.round(performance.now() - started) }, "pglite cluster created");
 }
 
 function wrap(db: Db, driver: Store["driver"], location: string, close: () => Promise<void>, listen: Listen): Store {
