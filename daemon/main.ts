@@ -208,7 +208,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     headroomBytes: config.heapHeadroom * 1048576,
     onCollect: (before, after, seconds) => {
       gcSeconds.observe(seconds);
-      log.info({ beforeMb: Math.round(before / 1048576), afterMb: Math.round(after / 1048576), ms: Math.round(seconds * 1000) }, "heap collected");
+      log.debug({ beforeMb: Math.round(before / 1048576), afterMb: Math.round(after / 1048576), ms: Math.round(seconds * 1000) }, "heap collected");
     },
   });
   const notifier = createNotifier(process.env, log);
