@@ -40,7 +40,7 @@ const LOAD: LoadBench[] = [
   { name: "storm-pg", argv: ["bench/storm/run.ts", "--machines", "1000", "--arrival", "burst", "--store", "postgres", "--no-baseline", "--no-static"], quick: () => ["--quick", "--machines", "20"] },
 ];
 
-const HELP = `usage: sudo npx bun bench/run.ts [--quick] [--only NAMES]
+const HELP = `usage: sudo npx bun bench/run.ts [--quick] [--only NAMES] [--report]
 
 Runs every micro-benchmark and load benchmark, then writes bench/results/all.json and
 docs/benchmarks.md (with --quick: a scratch directory, printed at the end).
@@ -48,6 +48,9 @@ docs/benchmarks.md (with --quick: a scratch directory, printed at the end).
   --quick        scaled-down smoke run of everything
   --only NAMES   comma-separated: micro (all micro files), micro/<file> (e.g. micro/tftp),
                  ${LOAD.map((l) => l.name).join(", ")}
+  --report       run nothing: write docs/benchmarks.md again from the recorded figures (the last
+                 run's all.json, each benchmark's own record, bench/findings.md), e.g. after a
+                 storm run on its own or an edit of the findings
   -h, --help     this text`;
 
 const log = (line: string) => console.error(`bench: ${line}`);
@@ -67,8 +70,9 @@ function readJson<T>(path: string): T | undefined {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, only: { type: "string" }, help: { type: "boolean", short: "h", default: false } } });
+  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, only: { type: "string" }, report: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } } });
   if (values.help) return console.log(HELP);
+  if (values.report) return report();
   const quick = values.quick!;
   const micros = readdirSync(MICRO_DIR).filter((f) => f.endsWith(".bench.ts")).sort();
   const known = new Set(["micro", ...micros.map((f) => `micro/${f.replace(/\.bench\.ts$/, "")}`), ...LOAD.map((l) => l.name)]);
@@ -114,21 +118,40 @@ async function main(): Promise<void> {
   started.loadavgAfter = loadavg();
 
   const allJson = join(resultsDir, "all.json");
-  const docsDir = out ?? join(ROOT, "docs");
-  const chartsDir = out ?? join(ROOT, "docs", "benchmarks");
-  mkdirSync(chartsDir, { recursive: true });
   writeFileSync(allJson, JSON.stringify(record, null, 2) + "\n");
-  // The reading of the figures against the aims is written by hand (bench/findings.md) and kept with them.
-  const findingsFile = join(import.meta.dir, "findings.md");
-  writeFileSync(join(docsDir, "benchmarks.md"), allMarkdown(record, existsSync(findingsFile) ? readFileSync(findingsFile, "utf8") : undefined));
-  const chart = dhcpChart(record.load.dhcp as Record<string, unknown> | undefined);
-  if (chart) writeFileSync(join(chartsDir, "dhcp-ramp.svg"), chart);
-  log(`wrote ${allJson}, ${join(docsDir, "benchmarks.md")}${chart ? ` and ${join(chartsDir, "dhcp-ramp.svg")}` : ""}`);
+  const written = writeReport(record, out);
+  log(`wrote ${allJson}, ${written.join(" and ")}`);
   const failed = record.runs.filter((r) => !r.ok);
   if (failed.length > 0) {
     log(`${failed.length} benchmark(s) failed: ${failed.map((r) => r.name).join(", ")}`);
     process.exit(1);
   }
+}
+
+/** Writes docs/benchmarks.md and the DHCP chart (into `out` for a quick run); returns the paths written. */
+function writeReport(record: AllRecord, out?: string): string[] {
+  const docsDir = out ?? join(ROOT, "docs");
+  const chartsDir = out ?? join(ROOT, "docs", "benchmarks");
+  mkdirSync(chartsDir, { recursive: true });
+  // The reading of the figures against the aims is written by hand (bench/findings.md) and kept with them.
+  const findingsFile = join(import.meta.dir, "findings.md");
+  const written = [join(docsDir, "benchmarks.md")];
+  writeFileSync(written[0]!, allMarkdown(record, existsSync(findingsFile) ? readFileSync(findingsFile, "utf8") : undefined));
+  const chart = dhcpChart(record.load.dhcp as Record<string, unknown> | undefined);
+  if (chart) writeFileSync(join(chartsDir, "dhcp-ramp.svg"), chart), written.push(join(chartsDir, "dhcp-ramp.svg"));
+  return written;
+}
+
+/** --report: the last run's record with each benchmark's current record, written out again. */
+function report(): void {
+  const resultsDir = join(ROOT, "bench", "results");
+  const record = readJson<AllRecord>(join(resultsDir, "all.json"));
+  if (!record) throw new Error(`--report: no ${join(resultsDir, "all.json")}; run the benchmarks first`);
+  for (const l of LOAD) {
+    const rec = readJson<object>(join(resultsDir, `${l.name}.json`));
+    if (rec) record.load[l.name] = rec;
+  }
+  log(`wrote ${writeReport(record).join(" and ")}`);
 }
 
 await main();

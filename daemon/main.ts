@@ -30,7 +30,7 @@ import { WispError } from "./lib/errors.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./lib/metrics.ts";
 import { metadataRoutes } from "./metadata/routes.ts";
-import { interfaceIPv4 } from "./net/libc.ts";
+import { interfaceIPv4, raiseListenBacklog } from "./net/libc.ts";
 import { machineByAddress, machineByAgent } from "./ops/machines.ts";
 import { startHeapGovernor } from "./ops/heap-governor.ts";
 import { reportMemoryOnSignal } from "./ops/memory-report.ts";
@@ -275,6 +275,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   httpPort = api.server?.port ?? config.httpPort;
   listening.http.ready(`${config.listenAddress}:${httpPort}`);
   log.info({ address: config.listenAddress, port: httpPort, publicIp, tokenFile: tokenPath }, "http listening");
+  deepenBacklog(httpPort, "http", log);
   const dhcp = await startDhcp(config, index, metrics, publicIp, httpPort, log);
   listening.dhcp?.ready(dhcp?.listeners.map((l) => `${l.iface}:${l.port}`).join(" "));
   const syslog = await startSyslog(config, store, syslogLogs, index, metrics, log);
@@ -289,6 +290,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   metrics.counterFunction("wisp_action_index_misses_total", "GetAction answered from the store", () => actions.stats.misses);
   const grpc = await startGrpc(config, dataDir, core, metrics, log, index);
   grpcPort = grpc.port;
+  deepenBacklog(grpc.port, "grpc", log);
   listening.grpc.ready(`${config.listenAddress}:${grpc.port}`);
   if (config.agentAuth === "token") agentToken = resolveApiToken(dataDir, config.agentToken, AGENT_TOKEN_FILE).token;
 
@@ -342,6 +344,20 @@ async function run(config: Config, log: Logger): Promise<void> {
   notifier.ready(`serving: http ${httpPort}, grpc ${grpcPort}${tftp ? `, tftp ${tftp.port}` : ""}${dhcp ? `, dhcp ${config.dhcpInterfaces.join(",")}` : ""}${syslog ? `, syslog ${syslog.server.port}` : ""}`);
   stopWatchdog = notifier.startWatchdog();
   log.info({ version: pkg.version, ms: Math.round(performance.now() - started), notify: notifier.enabled }, "wispd ready");
+}
+
+/** Accept backlog asked for on the HTTP and gRPC ports (the kernel caps it at net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
+/**
+ * Deepens the accept queue of a TCP listener from the runtime's 512 (daemon/net/libc.ts
+ * raiseListenBacklog): thousands of machines connect within a second in a boot storm. Failing
+ * to is a warning; the listener works with the shallower queue.
+ */
+function deepenBacklog(port: number, listener: string, log: Logger): void {
+  const r = raiseListenBacklog(port, LISTEN_BACKLOG);
+  if (r.ok) log.debug({ listener, port, backlog: LISTEN_BACKLOG, sockets: r.value }, "listen backlog raised");
+  else log.warn({ listener, port, error: r.error }, "cannot raise the listen backlog; connection bursts may see SYN retransmissions");
 }
 
 /** Parses the command line and runs; exits 2 on a configuration error, 1 on a start-up failure. */

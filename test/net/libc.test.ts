@@ -3,7 +3,7 @@
  * to real links is exercised inside network namespaces (test/dhcp/real-clients.test.ts).
  */
 import { describe, expect, test } from "bun:test";
-import { bindToDevice, interfaceIPv4, setArpEntry, setReceiveBuffer } from "../../daemon/net/libc.ts";
+import { bindToDevice, interfaceIPv4, raiseListenBacklog, setArpEntry, setReceiveBuffer } from "../../daemon/net/libc.ts";
 import { parseIpv4 } from "../../daemon/wire/address.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -67,5 +67,32 @@ describe("libc through bun:ffi", () => {
     } finally {
       socket.close();
     }
+  });
+});
+
+describe("listen backlog", () => {
+  /** The accept backlog ss reports for the listener on `port` (Send-Q of a LISTEN line). */
+  const backlogOf = (port: number): number => {
+    const line = Bun.spawnSync(["ss", "-Hltn", `sport = :${port}`]).stdout.toString().trim().split("\n")[0] ?? "";
+    return Number(line.split(/\s+/)[2]);
+  };
+
+  test("a Bun.serve listener's backlog goes from the runtime's 512 to what was asked (within somaxconn)", () => {
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("ok") });
+    try {
+      const before = backlogOf(server.port!);
+      expect(before).toBe(512);
+      const r = raiseListenBacklog(server.port!, 1024);
+      expect(r).toEqual({ ok: true, value: 1 });
+      expect(backlogOf(server.port!)).toBe(1024);
+    } finally {
+      server.stop(true);
+    }
+  });
+
+  test("a port nothing of ours listens on is an error naming it", () => {
+    const r = raiseListenBacklog(1, 4096);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toBe("no listening TCP socket on port 1 in this process's namespace");
   });
 });

@@ -1,7 +1,8 @@
 /**
- * wispd's memory under load: the heap governor's decisions step by step, the governor running
- * real full collections of this process's heap, and a real wispd that logs where its memory is
- * on SIGUSR2 and counts the collections it asked for in /metrics.
+ * wispd under a boot storm's load: the heap governor's decisions step by step, the governor
+ * running real full collections of this process's heap, and a real wispd that logs where its
+ * memory is on SIGUSR2, counts the collections it asked for in /metrics, and listens with an
+ * accept queue deep enough for thousands of machines connecting at once.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HeapGovernor, startHeapGovernor } from "../../daemon/ops/heap-governor.ts";
@@ -103,6 +104,12 @@ describe("a running wispd", () => {
     expect(rec.heapUsedMb as number).toBeGreaterThan(0);
     expect(Object.keys(rec.objects as object).length).toBeGreaterThan(5);
     expect((await fetch(`${wispd.url}/healthz`)).status).toBe(200);
+  });
+
+  test("the HTTP listener's accept queue is 4096 deep (or net.core.somaxconn, if less), not the runtime's 512", async () => {
+    const somaxconn = Number((await Bun.file("/proc/sys/net/core/somaxconn").text()).trim());
+    const line = Bun.spawnSync(["ss", "-Hltn", `sport = :${wispd.port}`]).stdout.toString().trim().split("\n")[0] ?? "";
+    expect(Number(line.split(/\s+/)[2])).toBe(Math.min(4096, somaxconn));
   });
 
   test("/metrics has the governor's collection histogram", async () => {
