@@ -262,7 +262,7 @@ describe.skipIf(!CAN_RUN)("end-to-end provisioning: a VM PXE-boots the Hook from
       try {
         // 1st boot: the Hook, with the agent token and the registry on its kernel command line.
         const kernel = await vm.waitForSerial(/Linux version \S+/, left(), { mark: "hook kernel started" });
-        const cmdline = await vm.waitForSerial(/Command line: (.*)/, left(), { after: kernel.end });
+        const cmdline = await vm.waitForSerial(/Command line: (.*)\r?\n/, left(), { after: kernel.end });
         const args = cmdline.match[1]!.trim().split(/\s+/);
         expect(args).toContain(`worker_id=${m.mac}`);
         expect(args).toContain(`wisp_agent_token=${agentToken}`);

@@ -146,14 +146,14 @@ describe.skipIf(!CAN_RUN)("PXE boot of qemu VMs from wispd (TCG, network namespa
   /** From "Linux version" to the marker and the power-off: the kernel wispd served ran our initrd. */
   async function kernelToPowerOff(vm: Vm, m: Machine, left: () => number): Promise<void> {
     const linux = await vm.waitForSerial(/Linux version \S+/, left(), { mark: "kernel started" });
-    const cmdline = await vm.waitForSerial(/Command line: (.*)/, left(), { after: linux.end });
+    const cmdline = await vm.waitForSerial(/Command line: (.*)\r?\n/, left(), { after: linux.end });
     const args = cmdline.match[1]!.trim().split(/\s+/);
     expect(args).toContain(`worker_id=${m.mac}`);
     expect(args).toContain(`hw_addr=${m.mac}`);
     expect(args).toContain(`grpc_authority=${SERVER_IP}:${GRPC_PORT}`);
     expect(args).toContain("initrd=initramfs-x86_64");
     expect(args).toContain("console=ttyS0,115200");
-    const seen = await vm.waitForSerial(new RegExp(`${MARKER_PREFIX} ${marker} cmdline=(.*)`), left(), { after: cmdline.end, mark: "initrd marker" });
+    const seen = await vm.waitForSerial(new RegExp(`${MARKER_PREFIX} ${marker} cmdline=(.*)\\r?\\n`), left(), { after: cmdline.end, mark: "initrd marker" });
     expect(seen.match[1]).toContain(`worker_id=${m.mac}`);
     await vm.waitForSerial(/reboot: Power down/, left(), { after: seen.end });
     expect(await vm.exited(left())).toBe(0);

@@ -135,7 +135,7 @@ describe.skipIf(!CAN_RUN)("Hook boot in qemu (TCG) against wispd", () => {
       stages.push(["kernel started", linux.ms]);
       const init = await vm.waitForSerial(/wisp-hook: init started/, left(), linux.end);
       stages.push(["init started", init.ms]);
-      const modules = await vm.waitForSerial(/wisp-hook: modules loaded \((\d+)\)(.*)/, left(), init.end);
+      const modules = await vm.waitForSerial(/wisp-hook: modules loaded \((\d+)\)(.*)\r?\n/, left(), init.end);
       expect(modules.match[2]).not.toContain("failed");
       const net = await vm.waitForSerial(/wisp-hook: network up (\S+) iface=(\S+)/, left(), modules.end);
       stages.push(["network up", net.ms]);

@@ -92,7 +92,9 @@ export interface Vm extends AsyncDisposable {
   serialText(): string;
   /**
    * Waits for `re` in the console (after offset `after`); records `mark` when given. Fails on
-   * timeout, on qemu's exit, and when the console shows `failOn` after `after`.
+   * timeout, on qemu's exit, and when the console shows `failOn` after `after`. The console is
+   * read as it is written, so a capture that runs to the end of a line must end the pattern
+   * with `\n` (`(.*)\n`), or it may match half a line.
    */
   waitForSerial(re: RegExp, timeoutMs: number, opts?: { after?: number; mark?: string }): Promise<SerialMatch>;
   /** Records a stage at `epochMs` (default now), as milliseconds since the VM started. First record wins. */
