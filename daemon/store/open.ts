@@ -3,7 +3,7 @@
  * the data directory. Both drizzle drivers yield a `PgDatabase`, so every query is written once.
  */
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
@@ -151,9 +151,20 @@ const PGLITE_INIT = fileURLToPath(new URL("./pglite-init.ts", import.meta.url));
  */
 async function createPgliteCluster(dir: string, logger?: StoreLogger): Promise<void> {
   const started = performance.now();
-  const child = Bun.spawn([process.execPath, PGLITE_INIT, dir], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-  const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
-  if (code !== 0) throw new Error(stderr.trim() || `creating the PGlite cluster in ${dir} failed (exit ${code})`);
+  // Made beside `dir` and renamed into place when complete, so a failed or interrupted creation
+  // never leaves a half-made cluster for the next start to open. `dir` must be empty: rename(2)
+  // refuses a directory with anything in it, and the error names it.
+  const making = await mkdtemp(`${dir}.creating-`);
+  try {
+    const child = Bun.spawn([process.execPath, PGLITE_INIT, making], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+    if (code !== 0) throw new Error(stderr.trim() || `creating the PGlite cluster in ${making} failed (exit ${code})`);
+    await rename(making, dir).catch((e: NodeJS.ErrnoException) => {
+      throw new Error(`cannot put the new PGlite cluster in ${dir}: ${e.code === "ENOTEMPTY" || e.code === "EEXIST" ? "the directory is not empty and holds no cluster (no PG_VERSION)" : e.message}`);
+    });
+  } finally {
+    await rm(making, { recursive: true, force: true });
+  }
   logger?.info({ path: dir, ms: Math.round(performance.now() - started) }, "pglite cluster created");
 }
 

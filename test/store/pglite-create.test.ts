@@ -4,9 +4,10 @@
  * on any restart. Measured in a process of its own, so nothing else in the test run is counted.
  */
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { openStore } from "../../daemon/store/open.ts";
 import { SETUP_TIMEOUT_MS } from "../support/processes.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -38,6 +39,7 @@ test("a new data directory's cluster is made in a child process, and the daemon'
     const first = await run();
     expect(first.lines).toContain("pglite cluster created");
     expect(existsSync(join(dir, "data", "pglite", "PG_VERSION"))).toBe(true);
+    expect(readdirSync(join(dir, "data"))).toEqual(["pglite"]); // the directory it was made in is gone
     expect(first.rssMb).toBeLessThan(RSS_BOUND_MB);
     const again = await run();
     expect(again.lines).not.toContain("pglite cluster created");
@@ -58,6 +60,22 @@ test("a cluster that cannot be created is an error naming the directory; no dire
     const none = Bun.spawn([process.execPath, init], { stdout: "pipe", stderr: "pipe" });
     expect(await none.exited).toBe(2);
     expect(await new Response(none.stderr).text()).toContain("usage:");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, SETUP_TIMEOUT_MS);
+
+test("a pglite directory that holds something but no cluster is refused by name, and left as it was", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "wisp-pglite-create-"));
+  try {
+    const pglite = join(dir, "pglite");
+    mkdirSync(pglite);
+    writeFileSync(join(pglite, "notes.txt"), "not a cluster");
+    const opened = openStore({ dataDir: dir });
+    await expect(opened).rejects.toThrow(`cannot put the new PGlite cluster in ${pglite}: the directory is not empty and holds no cluster (no PG_VERSION)`);
+    expect(readdirSync(pglite)).toEqual(["notes.txt"]);
+    expect(readFileSync(join(pglite, "notes.txt"), "utf8")).toBe("not a cluster");
+    expect(readdirSync(dir)).toEqual(["pglite"]); // no half-made cluster beside it
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
