@@ -134,11 +134,13 @@ interface Gen {
  * Patterns in the syntax RE2 and JavaScript share, with the same meaning in both. Only
  * subexpressions that cannot match empty are repeated: JavaScript refuses an empty iteration
  * (`(a??)?` on "a" gives "a") where RE2, like Go, takes it (giving "").
+ * Nesting stops at depth 3: deeper nested repeats make JavaScriptCore's backtracking take
+ * seconds for one search (measured: 104 searches over 20 ms in a million at depth 4, 58 at 3).
  */
 const pattern: fc.Arbitrary<string> = fc
   .letrec<{ re: Gen; atom: Gen; piece: Gen }>((tie) => ({
     atom: fc.oneof(
-      { depthSize: "small", withCrossShrink: true },
+      { depthSize: "small", withCrossShrink: true, maxDepth: 3 },
       fc.constantFrom("a", "b", "c", ".", "[ab]", "[^a]", "\\d", "x").map((src) => ({ src, nullable: false })),
       tie("re").map((r) => ({ src: `(?:${r.src})`, nullable: r.nullable })),
       tie("re").map((r) => ({ src: `(${r.src})`, nullable: r.nullable })),
@@ -156,17 +158,34 @@ const pattern: fc.Arbitrary<string> = fc
   }))
   .re.map((g) => g.src);
 
+/**
+ * JavaScriptCore gives up on a search (answering null) only after about a million backtracking
+ * steps: 2-8 s in the 12 cases measured. A null that took this long is not taken as an answer.
+ */
+const GAVE_UP_MS = 1000;
+
 test("the regex engine finds the same leftmost-first match as JavaScript", () => {
+  const RUNS = 2000;
+  let jsGaveUp = 0;
   fc.assert(
     fc.property(pattern, fc.string({ unit: fc.constantFrom("a", "b", "c", "1", "x", "\n"), maxLength: 12 }), (p, s) => {
       const re = compileRegexp(p);
       if (typeof re === "string") throw new Error(`${p}: ${re}`);
       const ours = execRegexp(re, s, 0, () => {});
+      const started = performance.now();
       const js = new RegExp(p).exec(s);
+      if (!js && ours && performance.now() - started > GAVE_UP_MS) {
+        // JavaScriptCore answers "no match" when a search backtracks past its step limit: a CI
+        // run met `(?:(...)+?\d[ab])|(?:...|c?|...)|[ab]` on "bcxc111xbx", null after 3.7 s in
+        // Bun where Node finds [0, 0] after 37 s. Such a null is no answer; the case is skipped.
+        jsGaveUp++;
+        return;
+      }
       expect(ours ? [ours[0], ours[1]] : null).toEqual(js ? [js.index, js.index + js[0].length] : null);
     }),
-    { numRuns: 2000 },
+    { numRuns: RUNS },
   );
+  expect(jsGaveUp).toBeLessThan(RUNS / 100); // the comparison stays one with JavaScript's answers
 });
 
 test("random patterns never make the regex engine throw", () => {
