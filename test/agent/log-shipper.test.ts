@@ -104,7 +104,8 @@ test("an outage: the batch is retried with the same seqs until the server is bac
     await server.stop();
     const started = performance.now();
     for (let i = 0; i < 120; i++) shipper.push("stdout", `during ${i}`);
-    expect(performance.now() - started).toBeLessThan(100); // never blocks the caller
+    // Never blocks the caller: waiting on the reconnection (100 ms a try) would take seconds.
+    expect(performance.now() - started).toBeLessThan(1_000);
     await until(() => client.codes.filter((c) => c === status.UNAVAILABLE).length >= 3, "failed attempts while the server is down");
     expect(shipper.stats.pending).toBe(120);
     server = await serve(mem.core, port);

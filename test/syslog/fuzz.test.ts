@@ -151,9 +151,16 @@ describe("syslog codec fuzz", () => {
       "<13>" + "Jan  1 ".repeat(n / 7),
     ];
     for (const text of inputs) {
-      const started = performance.now();
-      check(encoder.encode(text));
-      expect(performance.now() - started).toBeLessThan(100);
+      const bytes = encoder.encode(text);
+      // Quadratic work on 60 KB takes seconds every time; the best of three keeps one
+      // collection pause of the shared test process from counting.
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        check(bytes);
+        best = Math.min(best, performance.now() - started);
+      }
+      expect(best).toBeLessThan(100);
     }
   });
 });

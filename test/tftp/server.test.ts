@@ -43,12 +43,10 @@ describe("tftp server: block and window sizes", () => {
 
   test("window 64 of 8 KiB blocks is lowered to what fits a default receive buffer, and runs without a timeout", async () => {
     await using h = await startHarness({ "f.bin": 256 * 1024 }, WIDE);
-    const started = performance.now();
     const r = await get(h, "f.bin", { options: { blksize: 8192, windowsize: 64 }, timeoutMs: 5000 });
     expect(r.sha256).toBe(sha256(h.files.get("f.bin")!));
     expect(r.oack?.windowsize).toBe("10");
-    expect(h.metric("wisp_tftp_retransmits_total")).toBe(0);
-    expect(performance.now() - started).toBeLessThan(900); // no timeout was waited for
+    expect(h.metric("wisp_tftp_retransmits_total")).toBe(0); // no timeout: each one resends
   }, 30_000);
 
   test("the same window uncapped overflows the client's buffer: blocks are dropped by its kernel and sent again", async () => {
