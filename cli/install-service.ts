@@ -4,7 +4,7 @@
  * file for wispd's options, creates the user, then daemon-reload and enable --now.
  * `--dry-run` prints every step instead of taking it.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { CliError } from "./client.ts";
 
@@ -194,8 +194,23 @@ export function parseInstallArgs(argv: string[], self: { bun: string; root: stri
   return o;
 }
 
+/** What the command needs from the host; tests replace `systemctl` alone (there is no systemd here). */
+export interface InstallHost {
+  /** Exists as a directory when systemd is PID 1 (sd_booted(3)). */
+  systemdRunDir: string;
+  /** Runs one command; exit 127 when it cannot be started. */
+  spawn(argv: string[]): Promise<{ code: number; output: string }>;
+}
+
+const HOST: InstallHost = { systemdRunDir: "/run/systemd/system", spawn };
+
 /** Runs `wisp install-service`; `out` prints. Returns the exit code. */
-export async function installServiceCommand(argv: string[], self: { bun: string; root: string }, out: (line: string) => void): Promise<number> {
+export async function installServiceCommand(
+  argv: string[],
+  self: { bun: string; root: string },
+  out: (line: string) => void,
+  host: InstallHost = HOST,
+): Promise<number> {
   const ours = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
   if (ours.includes("-h") || ours.includes("--help")) {
     out(USAGE);
@@ -210,6 +225,13 @@ export async function installServiceCommand(argv: string[], self: { bun: string;
     return 0;
   }
   if (process.getuid?.() !== 0) throw new CliError("install-service needs root (it creates a user and writes the unit); try --dry-run to see the steps");
+  // Checked before any step: on a host without systemd (a container, a chroot) systemctl would
+  // fail only after the user and the files were made.
+  if (!isDirectory(host.systemdRunDir)) {
+    throw new CliError(
+      `systemd is not running on this host (no ${host.systemdRunDir}): install-service changed nothing. Run wispd directly (bin/wispd --help), or see --dry-run for the unit to install elsewhere`,
+    );
+  }
   for (const s of steps) {
     if (s.kind === "write") {
       if (s.keep && existsSync(s.path)) {
@@ -221,13 +243,17 @@ export async function installServiceCommand(argv: string[], self: { bun: string;
       out(`wrote ${s.path}`);
       continue;
     }
-    if (s.unless && (await spawn(s.unless)).code === 0) continue;
-    const r = await spawn(s.argv);
+    if (s.unless && (await host.spawn(s.unless)).code === 0) continue;
+    const r = await host.spawn(s.argv);
     if (r.code !== 0) throw new CliError(`${s.argv.join(" ")} failed (exit ${r.code}): ${r.output.trim()}`);
     out(`ran ${s.argv.join(" ")}`);
   }
   out(o.start ? `${SERVICE_DEFAULTS.unitName} started; systemctl status wispd, journalctl -u wispd` : `${SERVICE_DEFAULTS.unitName} enabled (not started: --no-start)`);
   return 0;
+}
+
+function isDirectory(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
 async function spawn(argv: string[]): Promise<{ code: number; output: string }> {

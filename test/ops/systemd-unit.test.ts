@@ -4,10 +4,11 @@
  * prints its steps through the real CLI and changes nothing.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { installSteps, PACKAGED_ROOT, parseInstallArgs, renderUnit, SERVICE_CAPABILITIES, SERVICE_DEFAULTS } from "../../cli/install-service.ts";
+import { CliError } from "../../cli/client.ts";
+import { installServiceCommand, installSteps, PACKAGED_ROOT, parseInstallArgs, renderUnit, SERVICE_CAPABILITIES, SERVICE_DEFAULTS, type InstallHost } from "../../cli/install-service.ts";
 import { execHost, requireTools } from "../support/netns.ts";
 import { runWisp } from "../support/processes.ts";
 
@@ -101,5 +102,98 @@ describe("systemd unit", () => {
     } finally {
       rmSync(unitDir, { recursive: true, force: true });
     }
+  });
+
+  /**
+   * The real command on this host, with systemd's run directory and systemctl the only parts
+   * replaced (PID 1 is not systemd here): a real user is made with useradd and removed after,
+   * the files are written, and systemd-analyze verify runs on the unit.
+   */
+  describe("install-service, not a dry run", () => {
+    const user = `wisptest${process.pid % 100000}`;
+    const userExists = async () => (await execHost(["id", "-u", user], { timeoutMs: 10_000 })).code === 0;
+    const setup = () => {
+      const dir = mkdtempSync(join(tmpdir(), "wisp-install-"));
+      mkdirSync(join(dir, "run-systemd"));
+      const calls: string[][] = [];
+      const host = (systemctl: (argv: string[]) => number, systemdRunDir = join(dir, "run-systemd")): InstallHost => ({
+        systemdRunDir,
+        async spawn(argv) {
+          calls.push(argv);
+          if (argv[0] === "systemctl") {
+            const code = systemctl(argv);
+            return { code, output: code === 0 ? "" : "Failed to enable unit: Unit file wispd.service does not exist.\n" };
+          }
+          const r = await execHost(argv, { timeoutMs: 30_000 });
+          return { code: r.code, output: r.stdout + r.stderr };
+        },
+      });
+      const args = ["--unit-dir", join(dir, "units"), "--environment-file", join(dir, "etc", "wispd.env"), "--user", user, "--", "--dhcp-interface", "eth1"];
+      return { dir, calls, host, args };
+    };
+    const cleanup = async (dir: string) => {
+      if (await userExists()) expect((await execHost(["userdel", user], { timeoutMs: 10_000 })).code).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    };
+
+    test("creates the user, writes the environment file and the unit, verifies it, then daemon-reload and enable --now", async () => {
+      const { dir, calls, host, args } = setup();
+      try {
+        expect(await userExists()).toBe(false);
+        const lines: string[] = [];
+        expect(await installServiceCommand(args, { bun: BUN, root: ROOT }, (l) => lines.push(l), host((_) => 0))).toBe(0);
+        expect(await userExists()).toBe(true);
+        const unit = join(dir, "units", "wispd.service");
+        expect(readFileSync(unit, "utf8")).toBe(renderUnit({ bun: BUN, root: ROOT, user, envFile: join(dir, "etc", "wispd.env"), args: ["--dhcp-interface", "eth1"] }));
+        expect(statSync(unit).mode & 0o777).toBe(0o644);
+        expect(statSync(join(dir, "etc", "wispd.env")).mode & 0o777).toBe(0o640);
+        expect(calls.map((c) => c.join(" "))).toEqual([
+          `id -u ${user}`,
+          `useradd --system --user-group --home-dir /var/lib/wisp --no-create-home --shell /usr/sbin/nologin ${user}`,
+          `systemd-analyze verify ${unit}`,
+          "systemctl daemon-reload",
+          "systemctl enable --now wispd.service",
+        ]);
+        expect(lines.at(-1)).toBe("wispd.service started; systemctl status wispd, journalctl -u wispd");
+
+        // Again: the user is there, the operator's environment file is kept, the unit rewritten.
+        writeFileSync(join(dir, "etc", "wispd.env"), "WISP_LOG_LEVEL=debug\n");
+        calls.length = 0;
+        lines.length = 0;
+        expect(await installServiceCommand([...args.slice(0, 6), "--no-start"], { bun: BUN, root: ROOT }, (l) => lines.push(l), host((_) => 0))).toBe(0);
+        expect(calls.map((c) => c[0])).toEqual(["id", "systemd-analyze", "systemctl", "systemctl"]);
+        expect(calls.at(-1)).toEqual(["systemctl", "enable", "wispd.service"]);
+        expect(lines).toContain(`kept ${join(dir, "etc", "wispd.env")}`);
+        expect(readFileSync(join(dir, "etc", "wispd.env"), "utf8")).toBe("WISP_LOG_LEVEL=debug\n");
+        expect(lines.at(-1)).toBe("wispd.service enabled (not started: --no-start)");
+      } finally {
+        await cleanup(dir);
+      }
+    }, 60_000);
+
+    test("a failing step stops the installation and names the command, its exit code and its output", async () => {
+      const { dir, host, args } = setup();
+      try {
+        const run = installServiceCommand(args, { bun: BUN, root: ROOT }, () => {}, host((argv) => (argv[1] === "enable" ? 1 : 0)));
+        await expect(run).rejects.toThrow("systemctl enable --now wispd.service failed (exit 1): Failed to enable unit: Unit file wispd.service does not exist.");
+      } finally {
+        await cleanup(dir);
+      }
+    }, 60_000);
+
+    test("without systemd running, it is refused before any step and changes nothing", async () => {
+      const { dir, calls, host, args } = setup();
+      try {
+        const missing = join(dir, "no-such-run-dir");
+        const refused = await installServiceCommand(args, { bun: BUN, root: ROOT }, () => {}, host((_) => 0, missing)).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(CliError);
+        expect((refused as CliError).message).toStartWith(`systemd is not running on this host (no ${missing}): install-service changed nothing.`);
+        expect(calls).toEqual([]);
+        expect(await userExists()).toBe(false);
+        expect(readdirSync(dir).sort()).toEqual(["run-systemd"]);
+      } finally {
+        await cleanup(dir);
+      }
+    }, 60_000);
   });
 });
