@@ -1,7 +1,8 @@
 /**
- * The few socket calls Bun does not offer, made through bun:ffi to glibc: binding a socket to
- * one interface and writing an ARP entry. Failures come back as Results carrying strerror text;
- * nothing here throws into the packet path.
+ * The few system calls Bun does not offer, made through bun:ffi to glibc: binding a socket to
+ * one interface, writing an ARP entry, a deeper accept queue, and flock(2) on the data
+ * directory. Failures come back as Results carrying strerror text; nothing here throws into the
+ * packet path.
  */
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
@@ -35,6 +36,7 @@ const SYMBOLS = {
   close: { args: [FFIType.i32], returns: FFIType.i32 },
   listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
+  flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
 } as const;
@@ -53,9 +55,12 @@ function openLibc(): Result<Libc> {
 }
 
 // Reads errno right after a failed call, before anything else can overwrite it.
-function lastError(libc: Libc, call: string): string {
+function lastErrno(libc: Libc): number {
   const location = libc.__errno_location();
-  const errno = location === null ? 0 : read.i32(location, 0);
+  return location === null ? 0 : read.i32(location, 0);
+}
+
+function lastError(libc: Libc, call: string, errno = lastErrno(libc)): string {
   return `${call}: ${String(libc.strerror(errno))} (errno ${errno})`;
 }
 
@@ -228,4 +233,24 @@ export function raiseListenBacklog(port: number, backlog: number): Result<number
     changed++;
   }
   return changed > 0 ? ok(changed) : err(`the listening socket on port ${port} is not this process's`);
+}
+
+const LOCK_EX = 2; // <sys/file.h>
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11; // EAGAIN on Linux
+const EINTR = 4;
+
+/**
+ * Takes an exclusive flock(2) on the open file `fd` without waiting: "held" when another open
+ * file description (another process, or another open in this one) holds it. The lock goes with
+ * the descriptor: closing it, or the process ending in any way, releases it.
+ */
+export function lockExclusive(fd: number): Result<"locked" | "held"> {
+  if (!LIBC.ok) return LIBC;
+  for (;;) {
+    if (LIBC.value.flock(fd, LOCK_EX | LOCK_NB) === 0) return ok("locked");
+    const errno = lastErrno(LIBC.value);
+    if (errno === EWOULDBLOCK) return ok("held");
+    if (errno !== EINTR) return err(lastError(LIBC.value, `flock(${fd})`, errno));
+  }
 }

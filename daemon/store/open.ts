@@ -2,11 +2,12 @@
  * Opens the store: PostgreSQL through postgres.js when a URL is given, else embedded PGlite in
  * the data directory. Both drizzle drivers yield a `PgDatabase`, so every query is written once.
  */
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
+import { lockExclusive } from "../net/libc.ts";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import * as schema from "./schema.ts";
 import { parseDatabaseUrl, postgresConnection } from "./url.ts";
@@ -118,6 +119,45 @@ function withLocation(e: unknown, location: string): unknown {
 }
 
 async function openPglite(dir: string, logger?: StoreLogger, observe?: QueryObserver): Promise<Store> {
+  await mkdir(dirname(dir), { recursive: true });
+  const unlock = lockPgliteDir(dir, logger);
+  try {
+    return await openLockedPglite(dir, unlock, logger, observe);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+}
+
+/**
+ * Locks `<dir>.lock` (flock, exclusive) for as long as the store is open: PGlite is a whole
+ * PostgreSQL in the process, and two processes opening one cluster would each write its files
+ * from their own buffers and corrupt it. Both used to start and answer /readyz. The file holds
+ * the holder's pid for the refusal's message; the kernel releases the lock however the holder
+ * ends, so a crash leaves nothing to clean up. Returns the release.
+ */
+function lockPgliteDir(dir: string, logger?: StoreLogger): () => void {
+  const path = `${dir}.lock`;
+  const fd = openSync(path, "a+", 0o600);
+  const locked = lockExclusive(fd);
+  if (!locked.ok) {
+    // Without glibc there is no flock through bun:ffi: run, but say the guard is off.
+    logger?.warn({ path, error: locked.error }, "pglite data directory not locked: do not start a second wispd on it");
+    return () => closeSync(fd);
+  }
+  if (locked.value === "held") {
+    const holder = readFileSync(path, "utf8").trim();
+    closeSync(fd);
+    throw new Error(
+      `the PGlite store in ${dir} is in use by another process${holder ? ` (${holder})` : ""}: two processes on one cluster would corrupt it; stop the other wispd or give this one its own --data-dir`,
+    );
+  }
+  ftruncateSync(fd, 0);
+  writeSync(fd, `pid ${process.pid}\n`);
+  return () => closeSync(fd);
+}
+
+async function openLockedPglite(dir: string, unlock: () => void, logger?: StoreLogger, observe?: QueryObserver): Promise<Store> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
@@ -139,7 +179,7 @@ async function openPglite(dir: string, logger?: StoreLogger, observe?: QueryObse
     const stop = await client.listen(channel, onNotify);
     return () => stop();
   };
-  return wrap(db, "pglite", dir, () => client.close(), listen);
+  return wrap(db, "pglite", dir, () => client.close().finally(unlock), listen);
 }
 
 /** The script that creates a cluster (run by Bun in a child process). */

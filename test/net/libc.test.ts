@@ -3,7 +3,10 @@
  * to real links is exercised inside network namespaces (test/dhcp/real-clients.test.ts).
  */
 import { describe, expect, test } from "bun:test";
-import { bindToDevice, interfaceIPv4, raiseListenBacklog, setArpEntry, setReceiveBuffer } from "../../daemon/net/libc.ts";
+import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bindToDevice, interfaceIPv4, lockExclusive, raiseListenBacklog, setArpEntry, setReceiveBuffer } from "../../daemon/net/libc.ts";
 import { parseIpv4 } from "../../daemon/wire/address.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -94,5 +97,52 @@ describe("listen backlog", () => {
     const r = raiseListenBacklog(1, 4096);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toBe("no listening TCP socket on port 1 in this process's namespace");
+  });
+});
+
+describe("flock through bun:ffi", () => {
+  test("one holder at a time, across open files and processes; closing or dying releases it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wisp-flock-"));
+    const path = join(dir, "lock");
+    const fds: number[] = [];
+    const open = () => {
+      const fd = openSync(path, "a+");
+      fds.push(fd);
+      return fd;
+    };
+    let child: ReturnType<typeof Bun.spawn> | undefined;
+    try {
+      const a = open();
+      expect(lockExclusive(a)).toEqual({ ok: true, value: "locked" });
+      const b = open(); // another open file description in this process
+      expect(lockExclusive(b)).toEqual({ ok: true, value: "held" });
+      closeSync(a);
+      fds.splice(fds.indexOf(a), 1);
+      expect(lockExclusive(b)).toEqual({ ok: true, value: "locked" });
+      closeSync(b);
+      fds.splice(fds.indexOf(b), 1);
+
+      // Another process takes it, then is killed: the kernel lets go.
+      const holder = `const { openSync } = require("node:fs"); const { lockExclusive } = require(${JSON.stringify(join(import.meta.dir, "..", "..", "daemon", "net", "libc.ts"))});
+        console.log(JSON.stringify(lockExclusive(openSync(${JSON.stringify(path)}, "a+")))); setInterval(() => {}, 1000);`;
+      child = Bun.spawn([process.execPath, "-e", holder], { stdout: "pipe", stderr: "inherit" });
+      const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('{"ok":true,"value":"locked"}\n');
+      const c = open();
+      expect(lockExclusive(c)).toEqual({ ok: true, value: "held" });
+      child.kill("SIGKILL");
+      await child.exited;
+      expect(lockExclusive(c)).toEqual({ ok: true, value: "locked" });
+    } finally {
+      child?.kill("SIGKILL");
+      for (const fd of fds) closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a descriptor that is not open is an error naming the call", () => {
+    const r = lockExclusive(987654);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toBe("flock(987654): Bad file descriptor (errno 9)");
   });
 });
