@@ -159,8 +159,9 @@ const pattern: fc.Arbitrary<string> = fc
   .re.map((g) => g.src);
 
 /**
- * JavaScriptCore gives up on a search (answering null) only after about a million backtracking
- * steps: 2-8 s in the 12 cases measured. A null that took this long is not taken as an answer.
+ * JavaScriptCore gives up on a search (answering null) only after a long run of backtracking
+ * (a step limit of its regex engine): 2-8 s in the 12 cases measured. A null that took this
+ * long is not taken as an answer.
  */
 const GAVE_UP_MS = 1000;
 
