@@ -138,7 +138,11 @@ function writeReport(record: AllRecord, out?: string): string[] {
   const written = [join(docsDir, "benchmarks.md")];
   writeFileSync(written[0]!, allMarkdown(record, existsSync(findingsFile) ? readFileSync(findingsFile, "utf8") : undefined));
   const chart = dhcpChart(record.load.dhcp as Record<string, unknown> | undefined);
-  if (chart) writeFileSync(join(chartsDir, "dhcp-ramp.svg"), chart), written.push(join(chartsDir, "dhcp-ramp.svg"));
+  if (chart) {
+    const chartFile = join(chartsDir, "dhcp-ramp.svg");
+    writeFileSync(chartFile, chart);
+    written.push(chartFile);
+  }
   return written;
 }
 

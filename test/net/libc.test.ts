@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bindToDevice, interfaceIPv4, lockExclusive, raiseListenBacklog, setArpEntry, setReceiveBuffer } from "../../daemon/net/libc.ts";
 import { parseIpv4 } from "../../daemon/wire/address.ts";
+import { listenBacklog } from "../support/netns.ts";
 
 const isRoot = process.getuid?.() === 0;
 
@@ -74,20 +75,14 @@ describe("libc through bun:ffi", () => {
 });
 
 describe("listen backlog", () => {
-  /** The accept backlog ss reports for the listener on `port` (Send-Q of a LISTEN line). */
-  const backlogOf = (port: number): number => {
-    const line = Bun.spawnSync(["ss", "-Hltn", `sport = :${port}`]).stdout.toString().trim().split("\n")[0] ?? "";
-    return Number(line.split(/\s+/)[2]);
-  };
-
   test("a Bun.serve listener's backlog goes from the runtime's 512 to what was asked (within somaxconn)", () => {
     const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("ok") });
     try {
-      const before = backlogOf(server.port!);
+      const before = listenBacklog(server.port!);
       expect(before).toBe(512);
       const r = raiseListenBacklog(server.port!, 1024);
       expect(r).toEqual({ ok: true, value: 1 });
-      expect(backlogOf(server.port!)).toBe(1024);
+      expect(listenBacklog(server.port!)).toBe(1024);
     } finally {
       server.stop(true);
     }

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HeapGovernor, startHeapGovernor } from "../../daemon/ops/heap-governor.ts";
 import { memoryReport } from "../../daemon/ops/memory-report.ts";
+import { listenBacklog } from "../support/netns.ts";
 import { pgliteDataDir } from "../support/pglite.ts";
 import { SETUP_TIMEOUT_MS, startWispd, type WispdHandle } from "../support/processes.ts";
 
@@ -111,8 +112,7 @@ describe("a running wispd", () => {
 
   test("the HTTP listener's accept queue is 4096 deep (or net.core.somaxconn, if less), not the runtime's 512", async () => {
     const somaxconn = Number((await Bun.file("/proc/sys/net/core/somaxconn").text()).trim());
-    const line = Bun.spawnSync(["ss", "-Hltn", `sport = :${wispd.port}`]).stdout.toString().trim().split("\n")[0] ?? "";
-    expect(Number(line.split(/\s+/)[2])).toBe(Math.min(4096, somaxconn));
+    expect(listenBacklog(wispd.port)).toBe(Math.min(4096, somaxconn));
   });
 
   test("/metrics has the governor's collection histogram", async () => {

@@ -63,6 +63,12 @@ export interface NetLab extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** The accept backlog `ss` reports for this namespace's TCP listener on `port` (the Send-Q of its LISTEN line). */
+export function listenBacklog(port: number): number {
+  const line = Bun.spawnSync(["ss", "-Hltn", `sport = :${port}`]).stdout.toString().trim().split("\n")[0] ?? "";
+  return Number(line.split(/\s+/)[2]);
+}
+
 /** Runs `argv` on the host to completion (bounded), capturing output. */
 export async function execHost(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const proc = Bun.spawn(argv, {
